@@ -1,0 +1,20 @@
+from spack.package import *
+
+
+class Libtiny(MakefilePackage):
+    """Tiny C library used by the offline Spack test harness."""
+
+    homepage = "https://example.invalid/libtiny"
+    url = "https://sources.example.invalid/wizardtest/libtiny-1.0.tar.gz"
+
+    version("1.0", sha256="0ff7b03f0ec4c5bc28203c29a77f1b423102e050f12aa4dc0aae24d861e2f0f4")
+
+    variant("shared", default=True, description="Build libtiny.so instead of libtiny.a")
+
+    @property
+    def build_targets(self):
+        return ["SHARED=1" if self.spec.satisfies("+shared") else "SHARED=0"]
+
+    @property
+    def install_targets(self):
+        return ["install", f"PREFIX={self.prefix}"] + self.build_targets

@@ -1,0 +1,22 @@
+from spack.package import *
+
+
+class Tinyapp(MakefilePackage):
+    """Tiny command-line app linking against libtiny."""
+
+    homepage = "https://example.invalid/tinyapp"
+    url = "https://sources.example.invalid/wizardtest/tinyapp-1.0.tar.gz"
+
+    version("1.0", sha256="4123150914fd3eb102082e13fd0f63b9c7eda03682ff803a8864b619b29a1940")
+
+    variant("shout", default=False, description="Print the greeting loudly")
+
+    depends_on("libtiny")
+
+    @property
+    def build_targets(self):
+        return ["CFLAGS=-DTINYAPP_SHOUT"] if self.spec.satisfies("+shout") else []
+
+    @property
+    def install_targets(self):
+        return ["install", f"PREFIX={self.prefix}"]
