@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # The options every spack_* module shares (module_utils/_spack.py SPACK_COMMON_ARGS).
+    DOCUMENTATION = r'''
+options:
+  spack_root:
+    description:
+      - Root of the Spack installation to drive (the directory holding C(bin/spack)).
+      - When not set, C(SPACK_ROOT) from O(spack_env_vars) or the module's environment is used, then C(spack) on E(PATH).
+    type: path
+  spack_env_vars:
+    description:
+      - Extra environment variables for every Spack command, for example C(SPACK_PYTHON),
+        C(SPACK_DISABLE_LOCAL_CONFIG), C(SPACK_USER_CONFIG_PATH) or C(SPACK_USER_CACHE_PATH).
+      - C(LC_ALL=C) is always set and colour is always off, so output is parsed reliably.
+    type: dict
+    default: {}
+  spack_config:
+    description:
+      - Configuration overrides passed to every Spack command as C(spack -c VALUE),
+        for example C(config:install_tree:root:/scratch/spack) to use another install root.
+    type: list
+    elements: str
+    default: []
+requirements:
+  - Spack 0.21 to 0.23, or 1.x, on the target host.
+  - PyYAML on the target host's Python (to read and write Spack YAML files).
+'''
+
+    ATTRIBUTES = r'''
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+'''
+
+    INFO_MODULE = r'''
+attributes:
+  check_mode:
+    support: full
+    details: This action does not modify state.
+  diff_mode:
+    support: N/A
+    details: This action does not modify state.
+  platform:
+    platforms: posix
+'''
