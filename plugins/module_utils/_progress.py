@@ -1,0 +1,511 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Read and aggregate the install progress events of ``research.wizard.spack_install``.
+
+The event format is documented in ``docs/progress-events.md``: one JSON object per line, appended
+and flushed one at a time by the writer. This module is the single reader: the
+``spack_install_status`` module runs it on the target, and the ``research.wizard.progress`` callback
+uses the same aggregation on the controller. Pure Python, no Ansible imports, so it is unit-tested
+on its own. Private to the collection (leading underscore): the API may change freely.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+import os
+import time
+
+PACKAGE_EVENTS = ('queued', 'fetching', 'building', 'extracting', 'installed', 'failed', 'skipped')
+ACTIVE_STATES = ('fetching', 'building', 'extracting')
+DONE_STATES = ('installed', 'failed', 'skipped')
+ORIGINS = ('cache', 'source', 'already', 'external')
+COUNT_KEYS = ('cache', 'source', 'already', 'external', 'failed', 'skipped')
+
+
+def _num(value):
+    """A float for an int/float value, else None (bool is not a number here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _int(value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def parse_lines(data):
+    """Parse the bytes of a progress file into events.
+
+    Returns ``(events, invalid)``: the JSON objects of every complete line (a line ending in
+    ``\\n``), in file order, and the number of complete lines that were not a JSON object. A last
+    line without its newline is being written right now and is ignored, as the contract says.
+    """
+    events = []
+    invalid = 0
+    if not data:
+        return events, invalid
+    lines = data.split(b'\n')
+    # The chunk after the last newline is a partial line (or empty): never parse it.
+    for raw in lines[:-1]:
+        raw = raw.strip()
+        if not raw:
+            continue
+        try:
+            event = json.loads(raw.decode('utf-8', 'replace'))
+        except ValueError:
+            invalid += 1
+            continue
+        if not isinstance(event, dict) or not isinstance(event.get('event'), str):
+            invalid += 1
+            continue
+        events.append(event)
+    return events, invalid
+
+
+def read_events(path):
+    """Read a progress file. Returns ``(events, invalid, exists, mtime)``.
+
+    A missing file (the install has not started writing yet) is not an error: no events.
+    """
+    try:
+        with open(path, 'rb') as handle:
+            stat = os.fstat(handle.fileno())
+            data = handle.read()
+    except (IOError, OSError) as exc:
+        if getattr(exc, 'errno', None) == 2:  # ENOENT
+            return [], 0, False, None
+        raise
+    events, invalid = parse_lines(data)
+    return events, invalid, True, stat.st_mtime
+
+
+def package_label(name, version=None):
+    if not name:
+        return '?'
+    return '%s@%s' % (name, version) if version else name
+
+
+class PackageRecord(object):
+    """What is known about one package of the current run."""
+
+    __slots__ = ('name', 'version', 'hash', 'origin', 'state', 'first_ts', 'active_ts', 'end_ts',
+                 'seconds', 'index', 'log', 'message')
+
+    def __init__(self, name):
+        self.name = name
+        self.version = None
+        self.hash = None
+        self.origin = None
+        self.state = None
+        self.first_ts = None
+        self.active_ts = None
+        self.end_ts = None
+        self.seconds = None
+        self.index = None
+        self.log = None
+        self.message = None
+
+    @property
+    def label(self):
+        return package_label(self.name, self.version)
+
+    def duration(self):
+        """Seconds this package took, once it is installed or failed (None when unknown)."""
+        if self.seconds is not None:
+            return self.seconds
+        start = self.active_ts if self.active_ts is not None else self.first_ts
+        if self.end_ts is not None and start is not None:
+            return max(0.0, self.end_ts - start)
+        return None
+
+    def start_ts(self):
+        """When the work on the package began: first fetch/build/extract, else end minus seconds."""
+        if self.active_ts is not None:
+            return self.active_ts
+        if self.end_ts is not None and self.seconds is not None:
+            return self.end_ts - self.seconds
+        return self.end_ts if self.end_ts is not None else self.first_ts
+
+    def as_dict(self, run_start=None):
+        start = self.start_ts()
+        return {
+            'package': self.name,
+            'version': self.version,
+            'hash': self.hash,
+            'origin': self.origin,
+            'state': self.state,
+            'seconds': _round(self.duration()),
+            'start': _round(start - run_start) if (start is not None and run_start is not None) else None,
+            'log': self.log,
+            'message': self.message,
+        }
+
+
+def _round(value, digits=2):
+    return None if value is None else round(value, digits)
+
+
+class ProgressState(object):
+    """Aggregate of the events of one install run.
+
+    Feed events in file order with :meth:`apply`. A ``start`` event after other events, or a
+    ``seq`` lower than the last one seen, means the file now holds a new run (the writer replaced
+    or truncated it): the state resets to that run.
+    """
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.started = None
+        self.pid = None
+        self.env = None
+        self.cmd = None
+        self.plan_total = None
+        self.spack_total = None
+        self.packages = {}
+        self.order = []
+        self.finished = False
+        self.rc = None
+        self.run_seconds = None
+        self.totals = None
+        self.last_seq = -1
+        self.last_ts = None
+        self.first_ts = None
+        self.events_seen = 0
+
+    # -- feeding --------------------------------------------------------------------------------
+    def apply(self, event):
+        """Apply one event. Returns the event's seq (its position in the run when it has none)."""
+        kind = event.get('event')
+        seq = _int(event.get('seq'))
+        if seq is None:
+            seq = self.last_seq + 1
+        if self.events_seen and (kind == 'start' or seq <= self.last_seq):
+            self.reset()
+        self.events_seen += 1
+        self.last_seq = seq
+        ts = _num(event.get('ts'))
+        if ts is not None:
+            self.last_ts = ts
+            if self.first_ts is None:
+                self.first_ts = ts
+
+        if kind == 'start':
+            self.started = ts
+            self.pid = _int(event.get('pid'))
+            self.env = event.get('env')
+            self.cmd = event.get('cmd')
+            self.plan_total = _int(event.get('total'))
+        elif kind == 'finished':
+            self.finished = True
+            self.rc = _int(event.get('rc'))
+            self.run_seconds = _num(event.get('seconds'))
+            totals = event.get('totals')
+            if isinstance(totals, dict):
+                self.totals = dict((k, _int(totals.get(k)) or 0) for k in COUNT_KEYS)
+        elif kind in PACKAGE_EVENTS:
+            self._apply_package(kind, event, ts)
+        return seq
+
+    def _apply_package(self, kind, event, ts):
+        name = event.get('package')
+        if not isinstance(name, str) or not name:
+            return
+        key = name
+        event_hash = event.get('hash')
+        record = self.packages.get(key)
+        if record is None:
+            record = PackageRecord(name)
+            self.packages[key] = record
+            self.order.append(key)
+        for attr in ('version', 'hash', 'log', 'message'):
+            value = event.get(attr)
+            if value is not None:
+                setattr(record, attr, value)
+        if isinstance(event_hash, str) and record.hash and len(event_hash) > len(record.hash):
+            record.hash = event_hash
+        origin = event.get('origin')
+        if origin in ORIGINS:
+            record.origin = origin
+        elif kind == 'building' and record.origin is None:
+            record.origin = 'source'
+        elif kind == 'extracting' and record.origin is None:
+            record.origin = 'cache'
+        index = _int(event.get('index'))
+        if index is not None:
+            record.index = index
+        total = _int(event.get('total'))
+        if total is not None:
+            self.spack_total = max(total, self.spack_total or 0)
+        if record.first_ts is None:
+            record.first_ts = ts
+        if kind in ACTIVE_STATES and record.active_ts is None:
+            record.active_ts = ts
+        if kind in ('installed', 'failed'):
+            record.end_ts = ts
+            seconds = _num(event.get('seconds'))
+            if seconds is not None:
+                record.seconds = seconds
+        elif kind == 'skipped':
+            record.end_ts = ts
+        record.state = kind
+
+    # -- reading --------------------------------------------------------------------------------
+    @property
+    def total(self):
+        """Packages in the plan: the start event's total, else Spack's [n/m], else the packages seen."""
+        for candidate in (self.plan_total, self.spack_total):
+            if candidate is not None:
+                return max(candidate, len(self.packages))
+        return len(self.packages) if self.packages else None
+
+    def records(self):
+        return [self.packages[key] for key in self.order]
+
+    def counts(self):
+        """Packages by outcome. The ``finished`` event's totals win once it is there."""
+        counts = dict((k, 0) for k in COUNT_KEYS)
+        for record in self.packages.values():
+            if record.state == 'installed' and record.origin in ORIGINS:
+                counts[record.origin] += 1
+            elif record.state == 'installed':
+                counts['source'] += 1
+            elif record.state in ('failed', 'skipped'):
+                counts[record.state] += 1
+        if self.totals:
+            counts.update(self.totals)
+        return counts
+
+    def done(self):
+        return sum(1 for r in self.packages.values() if r.state in DONE_STATES)
+
+    def queued(self):
+        return sum(1 for r in self.packages.values() if r.state == 'queued')
+
+    def in_flight(self, now):
+        flight = []
+        for record in self.records():
+            if record.state in ACTIVE_STATES:
+                since = record.active_ts if record.active_ts is not None else record.first_ts
+                flight.append({
+                    'package': record.name,
+                    'version': record.version,
+                    'state': record.state,
+                    'origin': record.origin,
+                    'elapsed': _round(max(0.0, now - since) if since is not None else None, 1),
+                })
+        return flight
+
+    def failures(self):
+        return [{
+            'package': r.name,
+            'version': r.version,
+            'hash': r.hash,
+            'log': r.log,
+            'message': r.message,
+        } for r in self.records() if r.state == 'failed']
+
+    def elapsed(self, now):
+        if self.finished and self.run_seconds is not None:
+            return self.run_seconds
+        start = self.started if self.started is not None else self.first_ts
+        if start is None:
+            return None
+        end = self.last_ts if self.finished and self.last_ts is not None else now
+        return max(0.0, end - start)
+
+    def eta(self, now):
+        """Seconds left, from the per-package times seen so far (None until one package is timed).
+
+        remaining packages x mean package time, less the time the packages in flight have already
+        spent, divided by the parallelism observed (package-seconds per wall-second).
+        """
+        if self.finished:
+            return 0.0
+        total = self.total
+        if not total:
+            return None
+        timed = []
+        first_start = None
+        last_end = None
+        for record in self.packages.values():
+            if record.state not in ('installed', 'failed') or record.origin in ('already', 'external'):
+                continue
+            duration = record.duration()
+            if duration is None:
+                continue
+            timed.append(duration)
+            start = record.start_ts()
+            if start is not None and (first_start is None or start < first_start):
+                first_start = start
+            if record.end_ts is not None and (last_end is None or record.end_ts > last_end):
+                last_end = record.end_ts
+        if not timed:
+            return None
+        mean = sum(timed) / len(timed)
+        parallel = 1.0
+        if first_start is not None and last_end is not None and last_end > first_start:
+            parallel = min(max(1.0, sum(timed) / (last_end - first_start)), 64.0)
+        flight = self.in_flight(now)
+        remaining = max(0, total - self.done() - len(flight))
+        work = remaining * mean
+        for item in flight:
+            work += max(0.0, mean - (item['elapsed'] or 0.0))
+        return round(work / parallel, 1)
+
+
+def pid_alive(pid):
+    """True when a process with this pid runs on this host (a zombie counts as gone)."""
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        if getattr(exc, 'errno', None) == 1:  # EPERM: it exists, owned by someone else
+            return True
+        return False
+    try:
+        with open('/proc/%d/stat' % pid, 'r') as handle:
+            fields = handle.read().rsplit(')', 1)[-1].split()
+        if fields and fields[0] in ('Z', 'X'):
+            return False
+    except (IOError, OSError):
+        pass
+    return True
+
+
+def read_async_job(async_dir, job_id):
+    """The state of an Ansible async job from its status file ``<async_dir>/<job_id>``.
+
+    The async wrapper writes ``{"started": true, "finished": false, ...}`` when the job starts and
+    replaces it (atomically) with the module's result when the job ends, or with
+    ``{"failed": true, "msg": "Timeout exceeded"}`` when it kills a job over its time limit.
+    Returns a dict: ``state`` (``running``, ``finished`` or ``missing``), ``failed``, ``rc``, ``msg``.
+    """
+    path = os.path.join(os.path.expanduser(async_dir), job_id)
+    info = {'state': 'missing', 'failed': None, 'rc': None, 'msg': None, 'results_file': path}
+    try:
+        with open(path, 'r') as handle:
+            raw = handle.read()
+    except (IOError, OSError):
+        return info
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        # The wrapper renames a complete file into place, so this is a job still writing its result.
+        info['state'] = 'running'
+        return info
+    if not isinstance(data, dict):
+        info['state'] = 'running'
+        return info
+    if data.get('started') and not data.get('finished'):
+        info['state'] = 'running'
+        return info
+    info['state'] = 'finished'
+    info['failed'] = bool(data.get('failed'))
+    info['rc'] = _int(data.get('rc'))
+    msg = data.get('msg')
+    info['msg'] = msg if isinstance(msg, str) else None
+    return info
+
+
+def status(path, since=None, max_events=200, now=None, job=None, stale_after=0, check_pid=True):
+    """Everything ``spack_install_status`` returns about the progress file at ``path``.
+
+    ``since``: return the events with ``seq >= since`` (all when None); at most ``max_events`` of
+    them, the most recent ones (``events_dropped`` says how many older ones were left out).
+    ``job``: the :func:`read_async_job` dict of the install's async job, if known: a job that ended
+    without a ``finished`` event marks the run finished and ``died``.
+    ``stale_after``: seconds without a write to the file after which a run whose ``start`` pid is
+    gone from this host counts as died (0 turns the check off).
+    """
+    if now is None:
+        now = time.time()
+    events, invalid, exists, mtime = read_events(path)
+    state = ProgressState()
+    run_events = []
+    for event in events:
+        seq = state.apply(event)
+        if state.events_seen == 1:
+            # apply() started a new run (first event, or the file now holds a newer run).
+            run_events = []
+        run_events.append((seq, event))
+
+    rotated = False
+    if since is not None and since > state.last_seq + 1:
+        # The file was replaced by a shorter, newer run: the caller's cursor is from the old one.
+        rotated = True
+        since = None
+    selected = [e for s, e in run_events if since is None or s >= since]
+    dropped = 0
+    if max_events is not None and max_events >= 0 and len(selected) > max_events:
+        dropped = len(selected) - max_events
+        selected = selected[dropped:] if max_events else []
+
+    finished = state.finished
+    rc = state.rc
+    died = False
+    msg = None
+    if not finished and job and job.get('state') == 'finished':
+        # The async job is over but no finished event was written: it was killed (time limit,
+        # OOM, signal) or crashed before it could write one.
+        finished = True
+        died = bool(job.get('failed'))
+        rc = job.get('rc')
+        if rc is None and not died:
+            rc = 0
+        msg = 'The install job ended without a finished event in the progress file'
+        if job.get('msg'):
+            msg += ': %s' % job['msg']
+    elif not finished and job and job.get('state') == 'missing' and not exists:
+        msg = 'No async job status file at %s and no progress file yet' % job.get('results_file')
+    if (not finished and check_pid and stale_after and state.pid and mtime is not None
+            and now - mtime >= stale_after and not pid_alive(state.pid)):
+        finished = True
+        died = True
+        rc = None
+        msg = ('The install process (pid %d) is gone and the progress file has not changed for %ds, '
+               'with no finished event' % (state.pid, int(now - mtime)))
+
+    counts = state.counts()
+    result = {
+        'progress_file': path,
+        'exists': exists,
+        'started': state.started,
+        'pid': state.pid,
+        'env': state.env,
+        'elapsed': _round(state.elapsed(now), 1),
+        'total': state.total,
+        'done': state.done(),
+        'queued': state.queued(),
+        'cache': counts['cache'],
+        'source': counts['source'],
+        'already': counts['already'],
+        'external': counts['external'],
+        'failed_count': counts['failed'],
+        'skipped_count': counts['skipped'],
+        'counts': counts,
+        'failures': state.failures(),
+        'in_flight': state.in_flight(now),
+        'events': selected,
+        'events_dropped': dropped,
+        'next_since': state.last_seq + 1,
+        'rotated': rotated,
+        'invalid_lines': invalid,
+        'finished': finished,
+        'rc': rc,
+        'died': died,
+        'eta_seconds': 0.0 if finished else state.eta(now),
+    }
+    if msg:
+        result['msg'] = msg
+    if finished:
+        run_start = state.started if state.started is not None else state.first_ts
+        result['packages'] = [r.as_dict(run_start) for r in state.records()]
+    return result
