@@ -30,6 +30,7 @@ _TIMING = re.compile(r'^\s+(?:\w[\w-]*: [\d.]+s\.\s+)*Total: (?P<total>[\d.]+)s'
 _PRESENT = re.compile(r'^\[\+\] (?P<prefix>\S+)(?: \(external (?P<nvh>\S+)\))?\s*$')
 # "==> Error: tinybroken-0.1-44hn72t...: Package was not installed"
 _PKG_ERROR = re.compile(r'^==> Error: (?P<nvh>[\w.+-]+-[a-z0-9]{32}): (?P<msg>.*)$')
+_FAILED_NAME = re.compile(r'^==> Error: (?:Failed to install (?P<name>[\w.+-]+) due to |Terminating after first install failure: )(?P<msg>.*)$')
 _SKIPPED = re.compile(r'^==> (?:Warning: )?Skipping build of (?P<nvh>\S+) since (?P<msg>.*)$')
 _BUILD_LOG = re.compile(r'^\s*See build log for details:\s*$')
 _ERROR = re.compile(r'^==> Error: (?P<msg>.*)$')
@@ -87,6 +88,7 @@ class InstallOutputParser(object):
         self.state = {}              # nvh -> last event name
         self.origin = {}             # nvh -> cache|source
         self.index = {}              # nvh -> (index, total)
+        self.prefix = {}             # nvh -> install prefix, from the "[+] PREFIX" line
         self.build_log = None        # last "See build log for details" path
         self._want_log = False
         self.errors = []             # every "==> Error:" message
@@ -99,6 +101,12 @@ class InstallOutputParser(object):
         ev = dict(_pkg(nvh), event=event, origin=self.origin.get(nvh), index=index, total=total)
         ev.update(extra)
         return [ev]
+
+    def _by_name(self, name):
+        """The package being installed, when Spack names it without its hash."""
+        if self.current and (name is None or split_nvh(self.current)[0] == name):
+            return self.current
+        return None
 
     def feed(self, line):
         line = line.rstrip('\r\n')
@@ -146,6 +154,7 @@ class InstallOutputParser(object):
                 # Present before this run: no "Installing" line preceded it.
                 self.origin[nvh] = 'already'
                 return self._event('installed', nvh, prefix=m.group('prefix'))
+            self.prefix[nvh] = m.group('prefix')
             return []
         if _BUILD_LOG.match(line):
             self._want_log = True
@@ -153,11 +162,11 @@ class InstallOutputParser(object):
         m = _SKIPPED.match(line)
         if m:
             return self._event('skipped', m.group('nvh'), message=m.group('msg'))
-        m = _PKG_ERROR.match(line)
+        m = _PKG_ERROR.match(line) or _FAILED_NAME.match(line)
         if m:
             self.errors.append(line[len('==> Error: '):])
-            nvh = m.group('nvh')
-            if self.state.get(nvh) in ('failed', 'installed'):
+            nvh = m.groupdict().get('nvh') or self._by_name(m.groupdict().get('name'))
+            if not nvh or self.state.get(nvh) in ('failed', 'installed', 'skipped'):
                 return []
             log = self.build_log if self.origin.get(nvh) != 'cache' else None
             return self._event('failed', nvh, message=m.group('msg'), log=log)

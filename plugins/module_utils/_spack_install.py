@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One `spack install` process, watched line by line: progress events, per-package results, retries.
+
+AnsibleModule.run_command only returns when the command ends; progress has to be reported while
+Spack runs, so this reads Spack's output as it comes (subprocess with two reader threads).
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import threading
+import time
+
+from ansible_collections.research.wizard.plugins.module_utils._spack_parse import (
+    InstallOutputParser, error_summary)
+
+ORIGINS = ('cache', 'source', 'already', 'external')
+
+
+def install_args(use_buildcache='auto', jobs=None, fail_fast=False, check_signature=True, specs=()):
+    args = ['install']
+    if use_buildcache != 'auto':
+        args += ['--use-buildcache', use_buildcache]
+    if jobs:
+        args += ['-j', str(jobs)]
+    if fail_fast:
+        args.append('--fail-fast')
+    if not check_signature:
+        args.append('--no-check-signature')
+    return args + list(specs)
+
+
+class ProgressWriter(object):
+    """Appends events (docs/progress-events.md) to a JSON-lines file, one flushed line each."""
+
+    def __init__(self, path):
+        self.path = path
+        self.seq = 0
+        self._fh = None
+        if path:
+            directory = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(directory):
+                os.makedirs(directory)
+            self._fh = open(path, 'a')
+        self._lock = threading.Lock()
+
+    def write(self, event):
+        event = dict(event, ts=round(time.time(), 3), seq=self.seq)
+        self.seq += 1
+        if self._fh:
+            with self._lock:
+                self._fh.write(json.dumps(event, sort_keys=True) + '\n')
+                self._fh.flush()
+        return event
+
+    def close(self):
+        if self._fh:
+            self._fh.close()
+
+
+class InstallRun(object):
+    """Runs `cmd` once, feeding every output line to the parser and the progress file."""
+
+    def __init__(self, cmd, environ, writer):
+        self.cmd = cmd
+        self.environ = environ
+        self.writer = writer
+        self.parser = InstallOutputParser()
+        self.started = {}     # nvh -> first event time
+        self.packages = {}    # hash -> result
+        self.stdout = []
+        self.stderr = []
+        self._lock = threading.Lock()
+
+    def _on_line(self, line, sink):
+        with self._lock:
+            sink.append(line.rstrip('\n'))
+            for ev in self.parser.feed(line):
+                key = '%s-%s-%s' % (ev['package'], ev['version'], ev['hash'])
+                now = time.time()
+                first = self.started.setdefault(key, now)
+                if ev['event'] in ('installed', 'failed'):
+                    ev['seconds'] = round(now - first, 3) if ev.get('origin') not in ('already', 'external') else 0.0
+                self.writer.write(ev)
+                self._record(ev)
+
+    def _record(self, ev):
+        if ev['event'] not in ('installed', 'failed', 'skipped'):
+            return
+        self.packages[ev['hash']] = {
+            'name': ev['package'], 'version': ev['version'], 'hash': ev['hash'],
+            'status': ev['event'], 'origin': ev.get('origin'), 'seconds': ev.get('seconds'),
+            'log': ev.get('log'), 'message': ev.get('message'), 'prefix': ev.get('prefix'),
+        }
+
+    def run(self):
+        proc = subprocess.Popen(self.cmd, env=self.environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, universal_newlines=True, bufsize=1)
+        readers = [threading.Thread(target=self._pump, args=(proc.stdout, self.stdout)),
+                   threading.Thread(target=self._pump, args=(proc.stderr, self.stderr))]
+        for t in readers:
+            t.start()
+        for t in readers:
+            t.join()
+        return proc.wait()
+
+    def _pump(self, stream, sink):
+        for line in iter(stream.readline, ''):
+            self._on_line(line, sink)
+        stream.close()
+
+    def finish_origins(self):
+        """Trust the install metadata over the log text: Spack marks binary-cache installs on disk."""
+        for nvh, prefix in self.parser.prefix.items():
+            result = self.packages.get(nvh.rsplit('-', 1)[-1])
+            if result and result['status'] == 'installed' and result['origin'] in (None, 'source'):
+                if os.path.exists(os.path.join(prefix, '.spack', 'binary_distribution')):
+                    result['origin'] = 'cache'
+                result['prefix'] = prefix
+
+
+def totals(packages):
+    out = dict((k, 0) for k in ORIGINS + ('failed', 'skipped'))
+    for p in packages:
+        if p['status'] == 'installed':
+            out[p['origin'] or 'source'] += 1
+        else:
+            out[p['status']] += 1
+    return out
+
+
+def install(cmd, environ, progress_file=None, retries=0, backoff=2.0, total=None, env=None, sleep=time.sleep):
+    """Run the install, retrying transient failures only. Returns a result dict."""
+    writer = ProgressWriter(progress_file)
+    t0 = time.time()
+    packages = {}
+    attempts = 0
+    try:
+        writer.write({'event': 'start', 'total': total, 'pid': os.getpid(), 'cmd': cmd, 'env': env})
+        while True:
+            attempts += 1
+            run = InstallRun(cmd, environ, writer)
+            rc = run.run()
+            run.finish_origins()
+            for h, p in run.packages.items():
+                # A retry reports what the first attempt installed as "already": keep the first.
+                if h not in packages or packages[h]['status'] != 'installed':
+                    packages[h] = p
+            summary = error_summary('\n'.join(run.stderr), '\n'.join(run.stdout)) if rc else None
+            build_failed = any(p['status'] == 'failed' and p['log'] for p in run.packages.values())
+            if rc == 0 or attempts > retries or not summary['transient'] or build_failed:
+                break
+            sleep(backoff * 2 ** (attempts - 1))
+        results = sorted(packages.values(), key=lambda p: (p['name'], p['hash']))
+        result = {
+            'rc': rc, 'attempts': attempts, 'seconds': round(time.time() - t0, 3),
+            'packages': results, 'totals': totals(results),
+            'stdout': '\n'.join(run.stdout), 'stderr': '\n'.join(run.stderr), 'summary': summary,
+        }
+        writer.write({'event': 'finished', 'rc': rc, 'seconds': result['seconds'], 'totals': result['totals']})
+        return result
+    finally:
+        writer.close()

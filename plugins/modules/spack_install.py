@@ -1,0 +1,331 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: spack_install
+short_description: Install a Spack environment (or specs) in one Spack process, cache-first, with live progress
+version_added: 0.1.0
+description:
+  - Runs ONE C(spack install) for a whole environment (or the given specs), so Spack's own parallelism
+    and locking apply, and follows its output line by line.
+  - With O(progress_file), appends one JSON line per package state change (queued, fetching, building,
+    extracting, installed, failed, skipped) while Spack runs; start it with C(async) and C(poll: 0) and
+    poll M(research.wizard.spack_install_status) to see progress live (see EXAMPLES).
+  - Returns per-package results with their origin (binary cache, built from source, already installed,
+    external) and totals. Reports C(changed=false) when nothing was installed.
+  - Retries the whole install (Spack skips what is already installed) after transient failures only —
+    fetch and connection errors — with exponential backoff; never after a build error.
+  - In check mode, returns the plan instead: the concrete specs that are missing and, where the binary
+    caches can tell, which of them a cache has.
+extends_documentation_fragment:
+  - research.wizard.spack
+attributes:
+  check_mode:
+    support: full
+    details: Returns the plan (missing specs, and which a binary cache has) without installing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+  platform:
+    platforms: posix
+options:
+  env:
+    description: Name of a managed environment to install. One of O(env), O(env_path) or O(specs) is required.
+    type: str
+  env_path:
+    description: Directory of an environment to install.
+    type: path
+  specs:
+    description: Specs to install outside any environment.
+    type: list
+    elements: str
+  use_buildcache:
+    description:
+      - V(auto) takes a package from a binary cache when one has it and builds it otherwise;
+        V(only) installs from binary caches only (build-only dependencies are skipped);
+        V(never) always builds from source.
+    type: str
+    choices: [auto, only, never]
+    default: auto
+  jobs:
+    description: Parallel build jobs per package (C(spack install -j)).
+    type: int
+  fail_fast:
+    description: Stop at the first failed package. By default Spack installs everything that does not depend on a failure.
+    type: bool
+    default: false
+  check_signature:
+    description: Verify binary-cache signatures. V(false) passes C(--no-check-signature).
+    type: bool
+    default: true
+  retries:
+    description: How many times to retry after a transient (fetch or connection) failure.
+    type: int
+    default: 0
+  retry_delay:
+    description: Seconds before the first retry; doubled for each further one.
+    type: float
+    default: 5
+  progress_file:
+    description:
+      - JSON-lines file to append progress events to (format in the collection's C(docs/progress-events.md)).
+      - Its directory is created when missing.
+    type: path
+notes:
+  - Spack prints its progress as text; the lines this module understands are listed in the collection's
+    C(plugins/module_utils/_spack_parse.py) and tested against recorded output of real Spack. Whether a
+    package came from a binary cache is confirmed from Spack's install metadata on disk.
+seealso:
+  - module: research.wizard.spack_install_status
+  - module: research.wizard.spack_env
+  - module: research.wizard.spack_buildcache
+author:
+  - research.wizard developers
+'''
+
+EXAMPLES = r'''
+- name: Install the chemistry environment, cache first
+  research.wizard.spack_install:
+    env: chemistry
+    jobs: 8
+    retries: 2
+  register: install
+
+- name: Show what came from the cache
+  ansible.builtin.debug:
+    msg: "{{ install.totals.cache }} from cache, {{ install.totals.source }} built"
+
+- name: Install in the background and follow its progress
+  research.wizard.spack_install:
+    env: chemistry
+    progress_file: /var/tmp/wizard/chemistry.progress.jsonl
+  async: 86400
+  poll: 0
+  register: job
+
+- name: Wait, reporting every package as it is installed
+  research.wizard.spack_install_status:
+    progress_file: /var/tmp/wizard/chemistry.progress.jsonl
+    job_id: "{{ job.ansible_job_id }}"
+  register: progress
+  until: progress.finished
+  retries: 8640
+  delay: 10
+
+- name: Cache only, into another install root
+  research.wizard.spack_install:
+    env_path: /srv/envs/selftest
+    use_buildcache: only
+    spack_config:
+      - config:install_tree:root:/scratch/spack-store
+
+- name: What would be installed?
+  research.wizard.spack_install:
+    env: chemistry
+  check_mode: true
+  register: plan
+'''
+
+RETURN = r'''
+packages:
+  description: One entry per package Spack reported, sorted by name.
+  returned: always, except in check mode
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Package name.
+      type: str
+    version:
+      description: Package version.
+      type: str
+    hash:
+      description: DAG hash.
+      type: str
+    status:
+      description: C(installed), C(failed) or C(skipped) (a dependency failed).
+      type: str
+    origin:
+      description: C(cache), C(source), C(already) or C(external) for installed packages.
+      type: str
+    seconds:
+      description: Wall-clock seconds from the first to the last event of this package.
+      type: float
+    log:
+      description: Build log of a package that failed to build.
+      type: str
+    message:
+      description: Spack's error for a failed or skipped package.
+      type: str
+  sample:
+    - {name: libtiny, version: '1.0', hash: funjglgk6qabth3nip7mhofotizg65zf, status: installed, origin: cache, seconds: 0.4}
+totals:
+  description: Number of packages by outcome.
+  returned: always, except in check mode
+  type: dict
+  sample: {cache: 4, source: 0, already: 0, external: 3, failed: 0, skipped: 0}
+seconds:
+  description: Wall-clock seconds of the whole install (all attempts).
+  returned: always, except in check mode
+  type: float
+attempts:
+  description: Number of Spack runs (1 plus retries after transient failures).
+  returned: always, except in check mode
+  type: int
+failed_packages:
+  description: The packages that failed, with their build log.
+  returned: on failure
+  type: list
+  elements: dict
+plan:
+  description: In check mode, what an install would do.
+  returned: check mode
+  type: dict
+  contains:
+    concretized:
+      description: Whether the environment has a spack.lock (without one, Spack concretizes first and the plan is unknown).
+      type: bool
+    missing:
+      description: Concrete specs not installed yet (name, version, hash, from_cache).
+      type: list
+      elements: dict
+    from_cache:
+      description: How many missing specs a binary cache has, or null when the caches could not be listed.
+      type: int
+    from_source:
+      description: How many missing specs would be built, or null when unknown.
+      type: int
+cmd:
+  description: The Spack command that was run.
+  returned: always
+  type: list
+  elements: str
+spack_version:
+  description: Version of the Spack that was driven.
+  returned: always
+  type: str
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.research.wizard.plugins.module_utils._spack import (
+    SPACK_COMMON_ARGS, Spack, SpackError, fail, load_lock, redact, tail)
+from ansible_collections.research.wizard.plugins.module_utils._spack_env import concrete_specs
+from ansible_collections.research.wizard.plugins.module_utils._spack_install import install, install_args
+from ansible_collections.research.wizard.plugins.module_utils._spack_parse import (
+    parse_buildcache_list, parse_spec_install_status)
+
+
+def _env_dir(spack, p):
+    if p['env_path']:
+        return p['env_path']
+    if p['env']:
+        path = spack.env_path(p['env'])
+        if path is None:
+            raise SpackError('No Spack environment named %s: create it first (research.wizard.spack_env).' % p['env'])
+        return path
+    return None
+
+
+def _cached_hashes(spack, env_dir):
+    """Short hashes the configured binary caches hold, or None when they cannot be listed."""
+    rc, out, err = spack.run(['buildcache', 'list', '--allarch', '--long'], env_dir=env_dir, check=False)
+    if rc != 0:
+        return None
+    return set(e['hash'][:7] for e in parse_buildcache_list(out))
+
+
+def plan(module, spack, env_dir):
+    p = module.params
+    cached = _cached_hashes(spack, env_dir) if p['use_buildcache'] != 'never' else set()
+    if env_dir:
+        lock = load_lock(os.path.join(env_dir, 'spack.lock'))
+        if lock is None:
+            return dict(changed=True, plan=dict(concretized=False, missing=[], from_cache=None, from_source=None))
+        specs = concrete_specs(lock, set(spack.installed()))
+        missing = [dict(name=s['name'], version=s['version'], hash=s['hash']) for s in specs if not s['installed']]
+    else:
+        _, out, _ = spack.run(['spec', '-I', '-l'] + p['specs'], what=' '.join(p['specs']))
+        missing = [dict(name=s['name'], version=s['version'], hash=s['hash'])
+                   for s in parse_spec_install_status(out) if s['status'] == 'missing']
+    for m in missing:
+        m['from_cache'] = None if cached is None else m['hash'][:7] in cached
+    from_cache = None if cached is None else sum(1 for m in missing if m['from_cache'])
+    return dict(changed=bool(missing), plan=dict(
+        concretized=True, missing=missing, from_cache=from_cache,
+        from_source=None if from_cache is None or p['use_buildcache'] == 'only' else len(missing) - from_cache))
+
+
+def _failure_message(result):
+    failed = [x for x in result['packages'] if x['status'] == 'failed']
+    t = result['totals']
+    done = '%d installed (%d from cache, %d built)' % (t['cache'] + t['source'], t['cache'], t['source'])
+    if failed:
+        parts = []
+        for x in failed:
+            part = '%s@%s/%s' % (x['name'], x['version'], (x['hash'] or '')[:7])
+            part += ' (build log: %s)' % x['log'] if x['log'] else ': %s' % (x['message'] or 'failed')
+            parts.append(part)
+        msg = '%d package(s) failed: %s; %s' % (len(failed), '; '.join(parts), done)
+        if t['skipped']:
+            msg += ', %d skipped because a dependency failed' % t['skipped']
+        return msg
+    return 'spack install failed (rc=%s): %s; %s' % (result['rc'], result['summary']['error'], done)
+
+
+def main():
+    argument_spec = dict(
+        env=dict(type='str'),
+        env_path=dict(type='path'),
+        specs=dict(type='list', elements='str'),
+        use_buildcache=dict(type='str', default='auto', choices=['auto', 'only', 'never']),
+        jobs=dict(type='int'),
+        fail_fast=dict(type='bool', default=False),
+        check_signature=dict(type='bool', default=True),
+        retries=dict(type='int', default=0),
+        retry_delay=dict(type='float', default=5),
+        progress_file=dict(type='path'),
+    )
+    argument_spec.update(SPACK_COMMON_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_one_of=[('env', 'env_path', 'specs')],
+                           mutually_exclusive=[('env', 'env_path', 'specs')])
+    p = module.params
+    try:
+        spack = Spack(module)
+        spack.version
+        env_dir = _env_dir(spack, p)
+        args = install_args(p['use_buildcache'], p['jobs'], p['fail_fast'], p['check_signature'], p['specs'] or ())
+        cmd = spack.command(args, env_dir=env_dir)
+        if module.check_mode:
+            result = plan(module, spack, env_dir)
+            module.exit_json(cmd=redact(cmd), spack_version=spack.version_string, **result)
+        lock = load_lock(os.path.join(env_dir, 'spack.lock')) if env_dir else None
+        total = len(lock['concrete_specs']) if lock else None
+        result = install(cmd, dict(os.environ, **spack.environ), progress_file=p['progress_file'],
+                         retries=p['retries'], backoff=p['retry_delay'], total=total,
+                         env=p['env'] or env_dir)
+    except SpackError as e:
+        fail(module, e)
+    except (IOError, OSError) as e:
+        module.fail_json(msg='Cannot run Spack or write progress: %s' % e)
+
+    out = dict(cmd=redact(cmd), rc=result['rc'], packages=result['packages'], totals=result['totals'],
+               seconds=result['seconds'], attempts=result['attempts'], spack_version=spack.version_string,
+               changed=result['totals']['cache'] + result['totals']['source'] > 0)
+    if result['rc'] != 0:
+        out['failed_packages'] = [x for x in result['packages'] if x['status'] == 'failed']
+        module.fail_json(msg=_failure_message(result), stdout=tail(result['stdout']), stderr=tail(result['stderr']),
+                         error_kind=result['summary']['kind'], **out)
+    module.exit_json(**out)
+
+
+if __name__ == '__main__':
+    main()
