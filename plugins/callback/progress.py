@@ -583,22 +583,21 @@ class CallbackModule(CallbackBase):
             extra.append('%d FAILED' % counts['failed'])
         if extra:
             parts[-1] += ' | ' + ' | '.join(extra)
+        parts.append('elapsed %s' % fmt_seconds(summary.get('elapsed')))
         if tracker.finished:
             parts.append('%s rc=%s' % ('died' if summary.get('died') else 'done', summary.get('rc')))
         else:
+            parts.append('ETA %s' % fmt_seconds(summary.get('eta_seconds')))
             flight = summary.get('in_flight') or []
             if flight:
                 first = flight[0]
                 current = '%s %s %s' % (first.get('state'), package_label(first.get('package'), first.get('version')),
                                         fmt_seconds(first.get('elapsed')))
                 if len(flight) > 1:
-                    current += ' +%d' % (len(flight) - 1)
+                    current += ' +%d more' % (len(flight) - 1)
                 parts.append(current)
             elif summary.get('queued'):
                 parts.append('%d queued' % summary['queued'])
-        parts.append('elapsed %s' % fmt_seconds(summary.get('elapsed')))
-        if not tracker.finished:
-            parts.append('ETA %s' % fmt_seconds(summary.get('eta_seconds')))
         return '  '.join(parts)
 
     def draw_live(self):

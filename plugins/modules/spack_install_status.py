@@ -17,7 +17,7 @@ description:
     flight, the events since a given sequence number, whether the install has finished and an
     estimate of the time left.
   - Meant to be polled with C(until), C(retries) and C(delay) after starting
-    M(research.wizard.spack_install) with C(async) and C(poll: 0). Every poll reaches callback
+    M(research.wizard.spack_install) with C(async) and C(poll=0). Every poll reaches callback
     plugins as C(v2_runner_retry); the P(research.wizard.progress#callback) callback turns them into a
     live progress bar or one line per package.
   - With O(job_id) it also notices an install whose async job ended (killed over its time limit,
@@ -32,7 +32,7 @@ options:
   progress_file:
     description:
       - The O(research.wizard.spack_install#module:progress_file) of the install to watch.
-      - A file that does not exist yet is not an error (the install has not started writing):
+      - A file that does not exist yet is not an error (the install has not started writing);
         the result then has RV(exists=false) and RV(finished=false).
     type: path
     required: true
