@@ -1,0 +1,467 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import glob
+import json
+import os
+import re
+import tracemalloc
+from html.parser import HTMLParser
+
+import pytest
+import yaml
+
+from ansible import constants as C
+
+from ansible_collections.research.wizard.plugins.callback import progress as progress_callback
+from ansible_collections.research.wizard.plugins.module_utils import _progress as progress
+
+T0 = 1764000000.0
+
+# A recorded-style stream, cut into polls: what spack_install appended between two status polls.
+POLLS = [
+    [dict(event='start', total=5, pid=321, cmd=['spack', 'install'], env='/envs/demo', ts=T0)]
+    + [dict(event='queued', package=n, version=v, ts=T0 + 0.1)
+       for n, v in (('zlib', '1.3'), ('libtiny', '1.0'), ('cmake', '3.27'), ('tinyapp', '1.0'), ('tinybroken', '0.1'))]
+    + [dict(event='installed', package='zlib', version='1.3', origin='external', seconds=0.0, ts=T0 + 0.2),
+       dict(event='installed', package='libtiny', version='1.0', origin='already', seconds=0.0, ts=T0 + 0.3)],
+    [dict(event='extracting', package='cmake', version='3.27', origin='cache', hash='aaaaaaa', ts=T0 + 1.0)],
+    [dict(event='installed', package='cmake', version='3.27', origin='cache', hash='aaaaaaa', seconds=4.0,
+          index=3, total=5, ts=T0 + 5.0),
+     dict(event='fetching', package='tinyapp', version='1.0', ts=T0 + 5.0),
+     dict(event='building', package='tinyapp', version='1.0', origin='source', ts=T0 + 6.0)],
+    [dict(event='installed', package='tinyapp', version='1.0', origin='source', hash='bbbbbbb', seconds=20.0,
+          index=4, total=5, ts=T0 + 25.0),
+     dict(event='building', package='tinybroken', version='0.1', origin='source', ts=T0 + 25.0),
+     dict(event='failed', package='tinybroken', version='0.1', origin='source', seconds=3.0,
+          log='/stage/tinybroken/spack-build-out.txt', message='Error: make: *** [all] Error 2', ts=T0 + 28.0),
+     dict(event='finished', rc=1, seconds=28.5, ts=T0 + 28.5,
+          totals=dict(cache=1, source=1, already=1, external=1, failed=1, skipped=0))],
+]
+
+PLAIN_EXPECTED = [
+    'localhost | spack install started: 5 packages, env /envs/demo',
+    'localhost | 5 packages queued',
+    'localhost | [1/5] zlib@1.3 external (provided by the system)',
+    'localhost | [2/5] libtiny@1.0 already installed',
+    'localhost | [2/5] cmake@3.27 extracting from the binary cache',
+    'localhost | [3/5] cmake@3.27 installed from the binary cache in 4.0s',
+    'localhost | [3/5] tinyapp@1.0 fetching',
+    'localhost | [3/5] tinyapp@1.0 building from source',
+    'localhost | [4/5] tinyapp@1.0 built from source in 20s',
+    'localhost | [4/5] tinybroken@0.1 building from source',
+    'localhost | [5/5] tinybroken@0.1 FAILED after 3.0s: Error: make: *** [all] Error 2 '
+    '(log: /stage/tinybroken/spack-build-out.txt)',
+    'localhost | spack install finished rc=1 in 28s: 1 cache, 1 source, 1 already, 1 external, 1 failed, 0 skipped',
+]
+
+
+class FakeDisplay(object):
+    """Records what the callback writes (the real Display writes to stdout with colours)."""
+
+    verbosity = 0
+
+    def __init__(self):
+        self.chunks = []
+        self.warnings = []
+
+    def display(self, msg, color=None, stderr=False, screen_only=False, log_only=False, newline=True):
+        self.chunks.append(msg + ('\n' if newline else ''))
+
+    def banner(self, msg, color=None, cows=True):
+        self.chunks.append('%s %s\n' % (msg, '*' * 10))
+
+    def warning(self, msg, formatted=False):
+        self.warnings.append(msg)
+
+    @property
+    def text(self):
+        return ''.join(self.chunks)
+
+    @property
+    def lines(self):
+        return [line for line in self.text.split('\n') if line]
+
+
+class FakeHost(object):
+    def __init__(self, name):
+        self.name = name
+
+    def get_name(self):
+        return self.name
+
+
+class FakeTask(object):
+    delegate_to = None
+
+    def __init__(self, action):
+        self.action = action
+        self.resolved_action = action
+
+    def get_name(self):
+        return 'wait'
+
+
+class FakeResult(object):
+    """The parts of a CallbackTaskResult the callback uses."""
+
+    def __init__(self, host, data, action='research.wizard.spack_install_status'):
+        self.host = FakeHost(host)
+        self.task = FakeTask(action)
+        self.result = data
+
+
+@pytest.fixture(scope='module')
+def plugin_name():
+    """Register the callback's documented options the way the plugin loader does."""
+    name = 'research.wizard.progress'
+    options = yaml.safe_load(progress_callback.DOCUMENTATION)['options']
+    C.config.initialize_plugin_configuration_definitions('callback', name, options)
+    return name
+
+
+@pytest.fixture
+def make_callback(plugin_name, tmp_path, monkeypatch):
+    for var in ('WIZARD_PROGRESS_MODE', 'WIZARD_PROGRESS_SUMMARY', 'WIZARD_PROGRESS_REPORTS',
+                'WIZARD_PROGRESS_REPORT_DIR', 'WIZARD_PROGRESS_HISTORY_FILE'):
+        monkeypatch.delenv(var, raising=False)
+
+    def make(**options):
+        direct = {'mode': 'plain', 'report_dir': str(tmp_path / 'reports'),
+                  'history_file': str(tmp_path / 'history.json')}
+        direct.update(options)
+        callback = progress_callback.CallbackModule()
+        callback._load_name = plugin_name
+        callback._display = FakeDisplay()
+        callback.set_options(direct=direct)
+        return callback
+    return make
+
+
+def number(polls):
+    seq = 0
+    out = []
+    for poll in polls:
+        batch = []
+        for event in poll:
+            event = dict(event, seq=seq)
+            seq += 1
+            batch.append(event)
+        out.append(batch)
+    return out
+
+
+def replay(callback, tmp_path, polls, host='localhost', max_events=200, now_offset=0.5):
+    """Append each poll's events to a progress file and feed the status of each poll to the callback,
+    as v2_runner_retry while running and v2_runner_on_failed/ok for the last one."""
+    path = str(tmp_path / ('%s.jsonl' % host))
+    if os.path.exists(path):
+        os.unlink(path)
+    results = []
+    for number_, poll in enumerate(number(polls)):
+        with open(path, 'a') as handle:
+            for event in poll:
+                handle.write(json.dumps(event) + '\n')
+        now = poll[-1]['ts'] + now_offset
+        data = progress.status(path, max_events=max_events, now=now)
+        results.append(data)
+        last = number_ == len(polls) - 1
+        if not last:
+            data = dict(data, attempts=number_ + 1, retries=10, failed=False)
+            callback.v2_runner_retry(FakeResult(host, data))
+        elif data['rc'] == 0:
+            callback.v2_runner_on_ok(FakeResult(host, data))
+        else:
+            callback.v2_runner_on_failed(FakeResult(host, dict(data, failed=True)))
+    return results
+
+
+def test_plain_mode_prints_one_line_per_state_change(make_callback, tmp_path):
+    callback = make_callback(mode='plain', reports=False, summary=False)
+    replay(callback, tmp_path, POLLS)
+    assert callback._display.lines == PLAIN_EXPECTED
+    assert '\x1b' not in callback._display.text
+
+
+def test_repeated_polls_print_each_event_once(make_callback, tmp_path):
+    """Within one until loop `since` cannot move, so every poll returns old events again."""
+    callback = make_callback(mode='plain', reports=False, summary=False)
+    polls = number(POLLS)
+    path = str(tmp_path / 'p.jsonl')
+    with open(path, 'w') as handle:
+        for event in polls[0] + polls[1]:
+            handle.write(json.dumps(event) + '\n')
+    for _ in range(3):
+        callback.v2_runner_retry(FakeResult('localhost', progress.status(path, now=T0 + 2)))
+    assert callback._display.lines == PLAIN_EXPECTED[:5]
+
+
+def test_live_mode_redraws_in_place(make_callback, tmp_path, monkeypatch):
+    monkeypatch.setenv('COLUMNS', '120')
+    monkeypatch.setenv('LINES', '30')
+    callback = make_callback(mode='live', reports=False, summary=False)
+    replay(callback, tmp_path, POLLS[:3])
+    text = callback._display.text
+    # a scroll region above one bar line, the bar drawn at the bottom row with the cursor saved/restored
+    assert '\x1b[1;29r' in text
+    assert text.count('\x1b[30;1H\x1b[2K') == 3
+    assert '\x1b7' in text and '\x1b8' in text
+    bars = [chunk for chunk in callback._display.chunks if '\x1b[30;1H' in chunk]
+    assert 'localhost [============>       ] 3/5  cache 1 | source 0 | 2 present  elapsed 6.5s  ETA ' in bars[-1]
+    assert bars[-1].endswith('ETA 6.5s  building tinyapp@1.0 1.5s\x1b8')
+    # permanent lines for finished packages, but no fetching/building lines: the bar shows those
+    plain = [chunk.rstrip('\n') for chunk in callback._display.chunks if chunk.startswith('localhost |')]
+    assert plain == [PLAIN_EXPECTED[0], PLAIN_EXPECTED[1], PLAIN_EXPECTED[2], PLAIN_EXPECTED[3], PLAIN_EXPECTED[5]]
+    # the next task ends the live area: clear it and reset the scroll region
+    callback.v2_playbook_on_task_start(FakeTask('ansible.builtin.debug'), False)
+    assert callback._display.chunks[-1] == '\x1b7\x1b[30;1H\x1b[J\x1b[r\x1b8'
+    assert not callback.live.active
+
+
+def test_live_mode_one_bar_per_host(make_callback, tmp_path, monkeypatch):
+    monkeypatch.setenv('COLUMNS', '100')
+    monkeypatch.setenv('LINES', '40')
+    callback = make_callback(mode='live', reports=False, summary=False)
+    replay(callback, tmp_path, POLLS[:2], host='node1')
+    replay(callback, tmp_path, POLLS[:2], host='node2')
+    last = callback._display.chunks[-1]
+    assert '\x1b[39;1H\x1b[2Knode1 [' in last and '\x1b[40;1H\x1b[2Knode2 [' in last
+    drawn = [re.sub(r'\x1b(\[[0-9;]*[A-Za-z]|[78])', '', part) for part in last.split('\x1b[2K')[1:]]
+    assert len(drawn) == 2 and all(0 < len(line) <= 99 for line in drawn)
+
+
+def test_other_results_are_ignored(make_callback):
+    callback = make_callback(mode='plain')
+    callback.v2_runner_on_ok(FakeResult('localhost', {'changed': False, 'msg': 'hello'}, action='ansible.builtin.debug'))
+    callback.v2_runner_retry(FakeResult('localhost', {'attempts': 1, 'retries': 3, 'rc': 1},
+                                        action='ansible.builtin.command'))
+    callback.v2_playbook_on_stats(None)
+    assert callback._display.chunks == []
+
+
+def test_status_result_recognised_by_keys(make_callback, tmp_path):
+    callback = make_callback(mode='plain', reports=False, summary=False)
+    path = str(tmp_path / 'p.jsonl')
+    with open(path, 'w') as handle:
+        handle.write(json.dumps(dict(number(POLLS)[0][0])) + '\n')
+    data = progress.status(path, now=T0 + 1)
+    callback.v2_runner_retry(FakeResult('localhost', data, action='research.wizard.some_wrapper'))
+    assert callback._display.lines == [PLAIN_EXPECTED[0]]
+
+
+def test_summary_table_reports_and_history(make_callback, tmp_path):
+    history = tmp_path / 'history.json'
+    history.write_text(json.dumps({'format': 1, 'packages': {'cmake@3.27': {'seconds': 64.0, 'samples': 1,
+                                                                            'updated': T0 - 100}}}))
+    callback = make_callback(mode='plain')
+    callback.v2_playbook_on_start(type('Playbook', (), {'_file_name': '/x/deploy.yml'})())
+    replay(callback, tmp_path, POLLS)
+    callback._display.chunks = []
+    callback.v2_playbook_on_stats(None)
+    lines = callback._display.lines
+    assert lines[0].startswith('SPACK INSTALL SUMMARY')
+    assert lines[1] == 'host       total  cache  source  already  external  failed  skipped  rc  time  cache saved'
+    assert lines[2] == 'localhost      5      1       1        1         1       1        0   1   28s  ~1m00s'
+    assert lines[3] == 'failed packages:'
+    assert lines[4] == ('  localhost  tinybroken@0.1  log: /stage/tinybroken/spack-build-out.txt  '
+                        '(Error: make: *** [all] Error 2)')
+    assert lines[5].startswith('reports: ')
+
+    json_files = glob.glob(str(tmp_path / 'reports' / 'install-report-*.json'))
+    html_files = glob.glob(str(tmp_path / 'reports' / 'install-report-*.html'))
+    assert len(json_files) == 1 and len(html_files) == 1
+    assert lines[5] == 'reports: %s, %s' % (json_files[0], html_files[0])
+    with open(json_files[0]) as handle:
+        report = json.load(handle)
+    assert report['format'] == 1 and report['playbook'] == 'deploy.yml'
+    (run,) = report['runs']
+    assert run['host'] == 'localhost' and run['env'] == '/envs/demo' and run['rc'] == 1
+    assert run['counts'] == dict(cache=1, source=1, already=1, external=1, failed=1, skipped=0)
+    assert run['cache_saved_seconds'] == 60.0 and run['cache_saved_known'] == 1
+    assert run['failures'][0]['log'] == '/stage/tinybroken/spack-build-out.txt'
+    by_name = dict((p['package'], p) for p in run['packages'])
+    assert by_name['tinyapp'] == dict(package='tinyapp', version='1.0', hash='bbbbbbb', origin='source',
+                                      state='installed', seconds=20.0, start=5.0, log=None, message=None,
+                                      build_seconds_recorded=None)
+    assert by_name['cmake']['start'] == 1.0 and by_name['cmake']['build_seconds_recorded'] == 64.0
+
+    with open(html_files[0]) as handle:
+        page = handle.read()
+    check_html(page)
+    assert '<table class="packages" id="packages-0">' in page
+    for name in ('zlib@1.3', 'libtiny@1.0', 'cmake@3.27', 'tinyapp@1.0', 'tinybroken@0.1'):
+        assert name in page
+    assert page.count('<rect ') == 5
+    assert '/stage/tinybroken/spack-build-out.txt' in page
+
+    # the source build of this run is recorded for the next one
+    saved = json.loads(history.read_text())
+    assert saved['packages']['tinyapp@1.0']['seconds'] == 20.0
+    assert saved['packages']['cmake@3.27']['seconds'] == 64.0
+    assert 'tinybroken@0.1' not in saved['packages']
+
+
+class _Checker(HTMLParser):
+    VOID = {'meta', 'br', 'img', 'input', 'link', 'hr', 'line', 'rect'}
+
+    def __init__(self):
+        HTMLParser.__init__(self)
+        self.stack = []
+        self.errors = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ('src', 'href') or (name == 'style' and 'url(' in (value or '')):
+                self.errors.append('external resource: %s=%s' % (name, value))
+        if tag in ('script', 'link', 'img', 'iframe'):
+            self.errors.append('unexpected <%s>' % tag)
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        pass
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append('unbalanced </%s> (open: %s)' % (tag, self.stack[-3:]))
+        else:
+            self.stack.pop()
+
+
+def check_html(page):
+    """Self-contained and well nested: no scripts, no external resources, every tag closed."""
+    assert page.startswith('<!DOCTYPE html>')
+    checker = _Checker()
+    checker.feed(page)
+    checker.close()
+    assert checker.errors == [] and checker.stack == []
+
+
+def test_reports_off_and_no_history(make_callback, tmp_path):
+    callback = make_callback(mode='plain', reports=False, history_file='')
+    replay(callback, tmp_path, POLLS)
+    callback._display.chunks = []
+    callback.v2_playbook_on_stats(None)
+    assert not os.path.exists(str(tmp_path / 'reports'))
+    assert not os.path.exists(str(tmp_path / 'history.json'))
+    lines = callback._display.lines
+    assert lines[2].endswith('unknown') and not any(line.startswith('reports:') for line in lines)
+
+
+def test_missed_events_are_completed_from_the_final_result(make_callback, tmp_path):
+    callback = make_callback(mode='plain', reports=True, summary=True)
+    replay(callback, tmp_path, POLLS, max_events=2)
+    callback.v2_playbook_on_stats(None)
+    (report_file,) = glob.glob(str(tmp_path / 'reports' / '*.json'))
+    with open(report_file) as handle:
+        (run,) = json.load(handle)['runs']
+    assert run['events_missed'] > 0
+    assert sorted(p['package'] for p in run['packages']) == ['cmake', 'libtiny', 'tinyapp', 'tinybroken', 'zlib']
+    assert run['counts']['failed'] == 1
+    assert any('events were not seen live' in line for line in callback._display.lines)
+
+
+def test_died_install(make_callback, tmp_path):
+    callback = make_callback(mode='plain', reports=False)
+    path = str(tmp_path / 'p.jsonl')
+    with open(path, 'w') as handle:
+        for event in number(POLLS[:2])[0] + number(POLLS[:2])[1]:
+            handle.write(json.dumps(event) + '\n')
+    job = {'state': 'finished', 'failed': True, 'rc': None, 'msg': 'Timeout exceeded'}
+    data = progress.status(path, job=job, now=T0 + 3)
+    callback.v2_runner_on_failed(FakeResult('localhost', dict(data, failed=True)))
+    assert callback._display.lines[-1] == (
+        'localhost | spack install died rc=None in 3.0s: 0 cache, 0 source, 1 already, 1 external, 0 failed, '
+        '0 skipped (The install job ended without a finished event in the progress file: Timeout exceeded)')
+    callback.v2_playbook_on_stats(None)
+    assert 'localhost      5      0       0        1         1       0        0  died' in callback._display.text
+
+
+def test_a_new_run_on_the_same_host_is_a_new_row(make_callback, tmp_path):
+    callback = make_callback(mode='plain', reports=False)
+    replay(callback, tmp_path, POLLS)
+    second = [[dict(event='start', total=1, pid=999, env='/envs/other', ts=T0 + 100),
+               dict(event='installed', package='zlib', version='1.3', origin='already', seconds=0.0, ts=T0 + 100.1),
+               dict(event='finished', rc=0, seconds=0.2, ts=T0 + 100.2,
+                    totals=dict(cache=0, source=0, already=1, external=0, failed=0, skipped=0))]]
+    replay(callback, tmp_path, second)
+    callback._display.chunks = []
+    callback.v2_playbook_on_stats(None)
+    rows = [line for line in callback._display.lines if line.startswith('localhost ')]
+    assert len(rows) == 2 and rows[1].split()[1:4] == ['1', '0', '0']
+
+
+@pytest.mark.parametrize('option,environ,tty,expected', [
+    ('auto', {}, True, 'live'),
+    ('auto', {}, False, 'plain'),
+    ('auto', {'JOB_ID': '42'}, True, 'plain'),
+    ('auto', {'AWX_HOST': 'https://awx'}, True, 'plain'),
+    ('auto', {'TERM': 'dumb'}, True, 'plain'),
+    ('live', {'JOB_ID': '42'}, False, 'live'),
+    ('plain', {}, True, 'plain'),
+])
+def test_resolve_mode(option, environ, tty, expected):
+    class Stream(object):
+        def isatty(self):
+            return tty
+
+    assert progress_callback.resolve_mode(option, environ=environ, stream=Stream()) == expected
+
+
+def test_options_from_environment(make_callback, monkeypatch, tmp_path):
+    monkeypatch.setenv('WIZARD_PROGRESS_MODE', 'live')
+    monkeypatch.setenv('WIZARD_PROGRESS_REPORTS', 'false')
+    callback = progress_callback.CallbackModule()
+    callback._load_name = 'research.wizard.progress'
+    callback.set_options()
+    assert callback.mode == 'live' and callback.get_option('reports') is False
+    assert callback.get_option('report_dir') == 'wizard-reports'
+    assert callback.get_option('history_file') == '~/.cache/research.wizard/build-times.json'
+
+
+def test_memory_flat_over_a_long_stream(make_callback, tmp_path):
+    """1,200 packages through 300 polls: what the callback keeps grows with packages, not with polls."""
+    callback = make_callback(mode='plain', reports=False, summary=False)
+    polls = [[dict(event='start', total=1200, pid=1, ts=T0)]]
+    ts = T0
+    for block in range(300):
+        poll = []
+        for i in range(4):
+            name = 'pkg%04d' % (block * 4 + i)
+            ts += 1
+            poll.append(dict(event='extracting', package=name, version='1', origin='cache', ts=ts))
+            poll.append(dict(event='installed', package=name, version='1', origin='cache', seconds=1.0, ts=ts + 1))
+        polls.append(poll)
+    numbered = number(polls)
+    results = []
+    seen = []
+    for poll in numbered:
+        seen.extend(poll)
+        results.append({'progress_file': '/p', 'exists': True, 'started': T0, 'pid': 1, 'total': 1200,
+                        'events': poll, 'next_since': poll[-1]['seq'] + 1, 'in_flight': [], 'finished': False,
+                        'done': (len(seen) - 1) // 2})
+    for data in results[:150]:
+        callback.v2_runner_retry(FakeResult('h', data))
+    callback._display.chunks = []
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for data in results[150:]:
+        callback.v2_runner_retry(FakeResult('h', data))
+        callback._display.chunks = []
+    grown = tracemalloc.get_traced_memory()[0] - before
+    # replaying the same polls again must not grow anything at all (every event already seen)
+    mid = tracemalloc.get_traced_memory()[0]
+    for data in results:
+        callback.v2_runner_retry(FakeResult('h', data))
+    again = tracemalloc.get_traced_memory()[0] - mid
+    tracemalloc.stop()
+    tracker = callback.runs['h'][0]
+    assert tracker.state.done() == 1200 and tracker.last_seq == numbered[-1][-1]['seq']
+    assert grown < 1200 * 1024  # ~600 package records
+    assert again < 64 * 1024
