@@ -1,5 +1,4 @@
 import os
-import shutil
 import sys
 
 import pytest
@@ -18,11 +17,4 @@ def moto_endpoint():
         yield url
 
 
-def real_spack_root():
-    root = os.environ.get("SPACK_ROOT", "/opt/spack")
-    return root if os.access(os.path.join(root, "bin", "spack"), os.X_OK) else None
-
-
-needs_spack = pytest.mark.skipif(real_spack_root() is None,
-                                 reason="no real Spack at $SPACK_ROOT (default /opt/spack); see ../shared/spack/README.md")
-needs_patchelf = pytest.mark.skipif(shutil.which("patchelf") is None, reason="patchelf not on PATH (needed to relocate cached binaries)")
+from helpers.spack_sandbox import needs_patchelf, needs_spack, real_spack_root  # noqa: E402,F401 (markers for tests)

@@ -89,8 +89,10 @@ class Spack(object):
         env.setdefault('SPACK_COLOR', 'never')
         return env
 
-    def command(self, args, env=None, env_dir=None, config=None):
+    def command(self, args, env=None, env_dir=None, config=None, scope_dirs=()):
         cmd = [self.executable, '--color', 'never']
+        for directory in scope_dirs:
+            cmd += ['-C', directory]
         for value in self.config_overrides + list(config or []):
             cmd += ['-c', value]
         if env_dir:
@@ -99,9 +101,9 @@ class Spack(object):
             cmd += ['-e', env]
         return cmd + [str(a) for a in args]
 
-    def run(self, args, env=None, env_dir=None, config=None, check=True, what=None, data=None):
+    def run(self, args, env=None, env_dir=None, config=None, check=True, what=None, data=None, scope_dirs=()):
         """Run one Spack command; raise SpackError (with Spack's own error) when it fails and check."""
-        cmd = self.command(args, env=env, env_dir=env_dir, config=config)
+        cmd = self.command(args, env=env, env_dir=env_dir, config=config, scope_dirs=scope_dirs)
         rc, out, err = self.module.run_command(cmd, environ_update=self.environ, check_rc=False, data=data)
         if rc != 0 and check:
             raise self.error(cmd, rc, out, err, what=what, args=args)
@@ -172,11 +174,6 @@ class Spack(object):
     # -- environments ------------------------------------------------------------------------------
     def env_path(self, name):
         """Directory of the managed environment NAME, or None when it does not exist."""
-        # Fast path: the default environments root, without a Spack process (~0.6 s), unless the
-        # configuration may move it (config:environments_root).
-        default = os.path.join(self.root, 'var', 'spack', 'environments', name)
-        if not self.config_overrides and os.path.isfile(os.path.join(default, 'spack.yaml')):
-            return default
         rc, out, err = self.run(['location', '--env', name], check=False)
         path = out.strip().splitlines()[-1] if rc == 0 and out.strip() else None
         return path if path and os.path.isfile(os.path.join(path, 'spack.yaml')) else None
@@ -198,6 +195,10 @@ class Spack(object):
 def fail(module, err):
     """fail_json from a SpackError, never a traceback."""
     module.fail_json(msg=err.msg, **dict((k, v) for k, v in err.result.items() if v is not None))
+
+
+def load_yaml(text):
+    return yaml.safe_load(text) or {}
 
 
 def read_yaml(path):

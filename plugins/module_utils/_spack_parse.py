@@ -207,6 +207,15 @@ def error_summary(stderr, stdout=''):
         kind = 'connection' if re.search(r'connect|endpoint|route|resolution', text, re.I) else 'fetch'
     else:
         kind = 'other'
+    if kind == 'unsatisfiable':
+        # The reasons follow on numbered lines: "   1. Cannot satisfy 'libtiny@2.0'".
+        reasons = []
+        for line in lines:
+            m = re.match(r'^\s+\d+\.\s+(.*\S)', line)
+            if m and m.group(1) not in reasons:
+                reasons.append(m.group(1).split('. Couldn')[0].strip())
+        if reasons:
+            first = '%s: %s' % (first.rstrip(':'), '; '.join(reasons[:5]))
     if kind == 'syntax':
         # Show the caret lines that point at the bad token.
         for i, line in enumerate(lines):
@@ -266,3 +275,21 @@ def parse_spec_install_status(text):
             out.append({'hash': m.group('hash'), 'name': m.group('name'), 'version': m.group('version'),
                         'status': kinds[m.group('status')]})
     return out
+
+
+_FPR = re.compile(r'^\s*([0-9A-F]{40})\s*$')
+_UID = re.compile(r'^uid\s+(?:\[[^\]]*\]\s+)?(?P<uid>.+)$')
+
+
+def parse_gpg_keys(text):
+    """`spack gpg list [--signing]` (gpg --list-keys output) -> [{'fingerprint', 'uids': [...]}]."""
+    keys = []
+    for line in (text or '').splitlines():
+        m = _FPR.match(line)
+        if m:
+            keys.append({'fingerprint': m.group(1), 'uids': []})
+            continue
+        m = _UID.match(line)
+        if m and keys:
+            keys[-1]['uids'].append(m.group('uid').strip())
+    return keys

@@ -1,0 +1,155 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: spack_env_info
+short_description: List Spack environments, or describe one (roots, concrete specs, what is installed)
+version_added: 0.1.0
+description:
+  - Without O(name) or O(path), lists the managed environments.
+  - With O(name) or O(path), returns the environment's roots, every concrete spec (name, version, hash,
+    installed, external) and counts.
+extends_documentation_fragment:
+  - research.wizard.spack
+  - research.wizard.spack.INFO_MODULE
+attributes:
+  idempotent:
+    support: full
+options:
+  name:
+    description: Managed environment to describe.
+    type: str
+  path:
+    description: Environment directory to describe.
+    type: path
+seealso:
+  - module: research.wizard.spack_env
+author:
+  - research.wizard developers
+'''
+
+EXAMPLES = r'''
+- name: Which environments exist?
+  research.wizard.spack_env_info:
+  register: envs
+
+- name: What is installed in chemistry?
+  research.wizard.spack_env_info:
+    name: chemistry
+  register: chem
+
+- name: Fail when something is missing
+  ansible.builtin.assert:
+    that: chem.counts.missing == 0
+'''
+
+RETURN = r'''
+environments:
+  description: Names of the managed environments.
+  returned: when neither name nor path is given
+  type: list
+  elements: str
+  sample: [chemistry, selftest]
+exists:
+  description: Whether the environment exists.
+  returned: when name or path is given
+  type: bool
+env_path:
+  description: Directory of the environment.
+  returned: when it exists
+  type: str
+roots:
+  description: Root specs from spack.yaml.
+  returned: when it exists
+  type: list
+  elements: str
+concretized:
+  description: Whether the environment has a spack.lock.
+  returned: when it exists
+  type: bool
+specs:
+  description: Every concrete spec of the environment.
+  returned: when it exists
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Package name.
+      type: str
+    version:
+      description: Version.
+      type: str
+    hash:
+      description: DAG hash.
+      type: str
+    installed:
+      description: Installed (or external).
+      type: bool
+    external:
+      description: An external package.
+      type: bool
+    root:
+      description: A root spec of the environment.
+      type: bool
+counts:
+  description: Number of roots, concrete specs, installed, external and missing specs.
+  returned: when it exists
+  type: dict
+  sample: {roots: 2, specs: 7, installed: 7, external: 3, missing: 0}
+spack_version:
+  description: Version of the Spack that was queried.
+  returned: always
+  type: str
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.research.wizard.plugins.module_utils._spack import (
+    SPACK_COMMON_ARGS, Spack, SpackError, fail, load_lock, read_yaml)
+from ansible_collections.research.wizard.plugins.module_utils._spack_env import concrete_specs
+
+
+def describe(spack, env_dir):
+    manifest = read_yaml(os.path.join(env_dir, 'spack.yaml'))
+    lock = load_lock(os.path.join(env_dir, 'spack.lock'))
+    specs = concrete_specs(lock, set(spack.installed())) if lock else []
+    installed = sum(1 for s in specs if s['installed'])
+    return dict(
+        exists=True, env_path=env_dir, roots=list(manifest.get('spack', {}).get('specs', [])),
+        concretized=lock is not None, specs=specs,
+        counts=dict(roots=len(manifest.get('spack', {}).get('specs', [])), specs=len(specs), installed=installed,
+                    external=sum(1 for s in specs if s['external']), missing=len(specs) - installed))
+
+
+def main():
+    argument_spec = dict(name=dict(type='str'), path=dict(type='path'))
+    argument_spec.update(SPACK_COMMON_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[('name', 'path')])
+    p = module.params
+    try:
+        spack = Spack(module)
+        spack.require_yaml()
+        spack.version
+        if not p['name'] and not p['path']:
+            result = dict(environments=spack.env_names())
+        else:
+            env_dir = p['path'] if p['path'] else spack.env_path(p['name'])
+            if env_dir and os.path.isfile(os.path.join(env_dir, 'spack.yaml')):
+                result = describe(spack, env_dir)
+            else:
+                result = dict(exists=False)
+        result['spack_version'] = spack.version_string
+    except SpackError as e:
+        fail(module, e)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,213 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: spack_mirror
+short_description: Add, change or remove a Spack mirror (binary cache and/or source mirror)
+version_added: 0.1.0
+description:
+  - Manages one entry of Spack's C(mirrors) configuration in a given scope with C(spack mirror add) and
+    C(spack mirror remove), comparing against what Spack itself has stored in that scope.
+  - A mirror whose settings differ is removed and added again with the wanted settings.
+extends_documentation_fragment:
+  - research.wizard.spack
+  - research.wizard.spack.ATTRIBUTES
+attributes:
+  idempotent:
+    support: full
+options:
+  name:
+    description: Mirror name.
+    type: str
+    required: true
+  url:
+    description:
+      - Mirror URL, for example V(file:///srv/spack-cache), V(s3://bucket/prefix), V(https://cache.example.org)
+        or V(oci://registry/repo). Required with O(state=present).
+    type: str
+  state:
+    description: Whether the mirror should be configured.
+    type: str
+    choices: [present, absent]
+    default: present
+  scope:
+    description:
+      - Configuration scope to write, as C(spack --scope) takes it (V(site), V(user), V(system), V(env:NAME)).
+      - The default V(site) (C($SPACK_ROOT/etc/spack)) serves every user of this Spack.
+    type: str
+    default: site
+  type:
+    description: What the mirror serves. Both by default.
+    type: list
+    elements: str
+    choices: [binary, source]
+  signed:
+    description:
+      - Require signatures when pushing to and installing from this binary cache (V(true)), or not (V(false)).
+      - Unset leaves Spack's default (signed). Needs Spack 0.22 or later.
+    type: bool
+  autopush:
+    description: Push every package to this mirror right after it is installed (Spack 0.22 or later).
+    type: bool
+    default: false
+  s3_endpoint_url:
+    description: Endpoint of an S3-compatible store (MinIO, Ceph, a local emulator).
+    type: str
+  s3_profile:
+    description: AWS profile to use for an V(s3://) mirror.
+    type: str
+  s3_access_key_id:
+    description: Access key id for an V(s3://) mirror. Without keys, the instance profile or environment credentials apply.
+    type: str
+  s3_access_key_secret:
+    description: Secret access key for an V(s3://) mirror.
+    type: str
+  s3_access_token:
+    description: Session token for an V(s3://) mirror.
+    type: str
+  oci_username:
+    description: User name for an V(oci://) registry.
+    type: str
+  oci_password:
+    description: Password or token for an V(oci://) registry.
+    type: str
+notes:
+  - Spack stores S3 and OCI credentials in plain text in the scope's C(mirrors.yaml); prefer instance
+    profiles (S3) where you can.
+seealso:
+  - module: research.wizard.spack_buildcache
+author:
+  - research.wizard developers
+'''
+
+EXAMPLES = r'''
+- name: A local-folder binary cache, unsigned
+  research.wizard.spack_mirror:
+    name: local-cache
+    url: file:///srv/spack-cache
+    type: [binary]
+    signed: false
+
+- name: An S3 binary cache in an S3-compatible store
+  research.wizard.spack_mirror:
+    name: s3-cache
+    url: s3://research-cache/spack
+    type: [binary]
+    s3_endpoint_url: https://minio.example.org
+    s3_access_key_id: "{{ cache_key_id }}"
+    s3_access_key_secret: "{{ cache_key_secret }}"
+
+- name: Offline source mirror
+  research.wizard.spack_mirror:
+    name: sources
+    url: file:///srv/spack-sources
+    type: [source]
+
+- name: Remove a mirror
+  research.wizard.spack_mirror:
+    name: old-cache
+    state: absent
+'''
+
+RETURN = r'''
+mirror:
+  description: The mirror as Spack stores it after the change, normalised, credentials masked.
+  returned: state=present
+  type: dict
+  sample: {url: file:///srv/spack-cache, binary: true, source: false, signed: false, autopush: false}
+changed_keys:
+  description: Settings that differed from what was configured (the mirror was re-added).
+  returned: state=present
+  type: list
+  elements: str
+cmd:
+  description: The Spack commands that were (or, in check mode, would be) run, credentials masked.
+  returned: always
+  type: list
+  elements: list
+spack_version:
+  description: Version of the Spack that was driven.
+  returned: always
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.research.wizard.plugins.module_utils._spack import (
+    SPACK_COMMON_ARGS, Spack, SpackError, fail, load_yaml, redact)
+from ansible_collections.research.wizard.plugins.module_utils._spack_mirror import (
+    add_args, desired, differs, normalize, redacted, unsupported)
+
+
+def current_entry(spack, scope, name):
+    _, out, _ = spack.run(['config', '--scope', scope, 'get', 'mirrors'], what='scope %s' % scope)
+    mirrors = load_yaml(out).get('mirrors') or {}
+    return normalize(mirrors.get(name))
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type='str', required=True),
+        url=dict(type='str'),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        scope=dict(type='str', default='site'),
+        type=dict(type='list', elements='str', choices=['binary', 'source']),
+        signed=dict(type='bool'),
+        autopush=dict(type='bool', default=False),
+        s3_endpoint_url=dict(type='str'),
+        s3_profile=dict(type='str'),
+        s3_access_key_id=dict(type='str', no_log=False),
+        s3_access_key_secret=dict(type='str', no_log=True),
+        s3_access_token=dict(type='str', no_log=True),
+        oci_username=dict(type='str'),
+        oci_password=dict(type='str', no_log=True),
+    )
+    argument_spec.update(SPACK_COMMON_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[('state', 'present', ('url',))],
+                           required_together=[('s3_access_key_id', 's3_access_key_secret')])
+    p = module.params
+    cmds = []
+    try:
+        spack = Spack(module)
+        spack.require_yaml()
+        version = spack.version
+        current = current_entry(spack, p['scope'], p['name'])
+        remove = ['mirror', 'remove', '--scope', p['scope'], p['name']]
+        if p['state'] == 'absent':
+            if current is not None:
+                cmds.append(remove)
+            result = dict(changed=current is not None)
+            if module._diff:
+                result['diff'] = dict(before=redacted(current) or {}, after={})
+        else:
+            missing = unsupported(p, version)
+            if missing:
+                raise SpackError('Spack %s does not support %s for mirror %s: upgrade Spack or leave them unset.'
+                                 % (spack.version_string, ', '.join(missing), p['name']))
+            wanted = desired(p)
+            changed_keys = differs(current, wanted)
+            if current is not None and changed_keys:
+                cmds.append(remove)
+            if changed_keys:
+                cmds.append(add_args(p, version))
+            result = dict(changed=bool(changed_keys), changed_keys=changed_keys if current is not None else [],
+                          mirror=redacted(wanted if changed_keys else current))
+            if module._diff:
+                result['diff'] = dict(before=redacted(current) or {}, after=redacted(wanted))
+        if not module.check_mode:
+            for args in cmds:
+                spack.run(args, what='mirror %s' % p['name'])
+        result['cmd'] = [redact(spack.command(a)) for a in cmds]
+        result['spack_version'] = spack.version_string
+    except SpackError as e:
+        fail(module, e)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,45 @@
+"""Run real ansible-playbook from the checkout, the way a user does."""
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+
+
+def run_playbook(playbook, extra_vars=None, env=None, check=False, diff=False, timeout=1800, args=()):
+    """ansible-playbook PLAYBOOK with extra vars as JSON; returns the CompletedProcess (text)."""
+    cmd = [os.path.join(BIN, 'ansible-playbook'), playbook]
+    if extra_vars:
+        cmd += ['-e', json.dumps(extra_vars)]
+    if check:
+        cmd.append('--check')
+    if diff:
+        cmd.append('--diff')
+    cmd += list(args)
+    full_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+                    ANSIBLE_FORCE_COLOR='0', PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
+    full_env.update(env or {})
+    for key, value in list(full_env.items()):
+        if value is None:
+            del full_env[key]
+    return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def recap(stdout):
+    """{'host': {'ok': n, 'changed': n, 'failed': n, ...}} from the PLAY RECAP."""
+    out, on = {}, False
+    for line in stdout.splitlines():
+        if line.startswith('PLAY RECAP'):
+            on = True
+            continue
+        if on and ':' in line:
+            host, _, rest = line.partition(':')
+            out[host.strip()] = dict((k, int(v)) for k, v in (kv.split('=') for kv in rest.split()))
+    return out
+
+
+def explain(proc):
+    return 'rc=%s\n--- stdout (tail)\n%s\n--- stderr (tail)\n%s' % (
+        proc.returncode, '\n'.join(proc.stdout.splitlines()[-80:]), '\n'.join(proc.stderr.splitlines()[-30:]))

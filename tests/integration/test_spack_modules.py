@@ -1,0 +1,17 @@
+"""Integration: the spack_* modules through ansible-playbook against the real Spack (and moto for S3)."""
+import os
+
+from helpers.ansible import explain, recap, run_playbook
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'playbooks')
+
+
+def play(name, sandbox, env, **extra):
+    proc = run_playbook(os.path.join(HERE, name), dict(sb=sandbox, **extra), env=env)
+    assert proc.returncode == 0, explain(proc)
+    assert recap(proc.stdout)['localhost']['failed'] == 0, explain(proc)
+    return proc
+
+
+def test_spack_env(sandbox, playbook_env):
+    play('spack_env.yml', sandbox, playbook_env)
