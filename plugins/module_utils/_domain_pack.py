@@ -65,7 +65,7 @@ class PackValidationError(DomainPackError):
     def __init__(self, path, problems):
         self.path = path
         self.problems = problems
-        lines = ["%s: %s" % (key or "(top level)", msg) for key, msg in problems]
+        lines = ["%s: %s" % (key, msg) for key, msg in problems]
         super(PackValidationError, self).__init__(
             "%s is not a valid domain pack:\n  - %s" % (path, "\n  - ".join(lines)))
 
@@ -188,10 +188,10 @@ def parse_spec(text):
         if kind == "ws":
             continue
         if kind in ("dep", "edge"):
-            if current is None:
-                raise SpecSyntaxError(text, start, "'^' dependency before the package name")
             if expect_dep_name:
                 raise SpecSyntaxError(text, start, "'^' must be followed by a package name")
+            if current is None:
+                raise SpecSyntaxError(text, start, "'^' dependency before the package name")
             expect_dep_name = True
             current = None
             edge = m.group("edge")
@@ -240,10 +240,7 @@ def parse_spec(text):
             name = m.group("bname")
             if name in current.variants:
                 raise SpecSyntaxError(text, start, "variant '%s' given twice" % name)
-            sign = m.group("bsign")
-            if sign.startswith("-") and start > 0 and not text[start - 1].isspace():
-                raise SpecSyntaxError(text, start, "'-%s' must follow a space (or use '~%s')" % (name, name))
-            current.variants[name] = sign[0] == "+"
+            current.variants[name] = m.group("bsign")[0] == "+"
         elif kind == "kv":
             key = m.group("key")
             value = m.group("value")
@@ -334,7 +331,9 @@ def _describe(error):
     if v == "type":
         return "expected %s, got %s" % (" or ".join(val) if isinstance(val, list) else val, got)
     if v == "required":
-        return error.message.replace(" is a required property", "") + " is required"
+        # jsonschema reports one error per missing key: "'vcpus' is a required property"
+        m = re.match(r"^'(.+)' is a required property$", error.message)
+        return "%s is required" % (m.group(1) if m else error.message)
     if v == "enum":
         return "expected one of %s, got %s" % (", ".join(json.dumps(x) for x in val), got)
     if v == "additionalProperties":
@@ -370,7 +369,7 @@ def schema_problems(data, schema):
     validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
     problems = []
     for err in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
-        problems.append((_key_path(err.absolute_path), _describe(err)))
+        problems.append((_key_path(err.absolute_path) or "(top level)", _describe(err)))
     return problems
 
 
@@ -447,7 +446,7 @@ def load_pack(name, domains_dir=None):
     path = pack_path(name, domains_dir)
     data = read_yaml(path)
     if not isinstance(data, dict):
-        raise PackValidationError(path, [("", "expected a mapping at the top level, got %s" % type(data).__name__)])
+        raise PackValidationError(path, [("(top level)", "expected a mapping, got %s" % type(data).__name__)])
     if data.get("name") not in (None, name):
         raise PackValidationError(path, [("name", "expected '%s' (the file name), got '%s'" % (name, data.get("name")))])
     validate_pack(data, path, load_schema(domains_dir))
