@@ -28,7 +28,7 @@ requirements:
   - Enable it by its full name, for example C(callbacks_enabled = research.wizard.progress) in the
     C([defaults]) section of C(ansible.cfg) (the collection's own C(ansible.cfg) does).
 author:
-  - research.wizard developers
+  - research.wizard developers (@research-wizard)
 options:
   mode:
     description:
@@ -112,7 +112,6 @@ from ansible.plugins.callback import CallbackBase
 from ansible_collections.research.wizard.plugins.module_utils._progress import (
     ACTIVE_STATES,
     COUNT_KEYS,
-    ORIGINS,
     PackageRecord,
     ProgressState,
     package_label,
@@ -570,11 +569,11 @@ class CallbackModule(CallbackBase):
         done = summary.get('done') or 0
         filled = int(BAR_WIDTH * done / total) if total else 0
         if tracker.finished:
-            bar = '=' * BAR_WIDTH
+            gauge = '=' * BAR_WIDTH
         else:
-            bar = ('=' * filled + ('>' if filled < BAR_WIDTH else '')).ljust(BAR_WIDTH)[:BAR_WIDTH]
+            gauge = ('=' * filled + ('>' if filled < BAR_WIDTH else '')).ljust(BAR_WIDTH)[:BAR_WIDTH]
         counts = tracker.counts()
-        parts = ['%s [%s] %d/%s' % (tracker.host, bar, done, total or '?'),
+        parts = ['%s [%s] %d/%s' % (tracker.host, gauge, done, total or '?'),
                  'cache %d | source %d' % (counts['cache'], counts['source'])]
         extra = []
         if counts['already'] or counts['external']:
@@ -707,8 +706,8 @@ class CallbackModule(CallbackBase):
         if failures:
             lines.append(('failed packages:', C.COLOR_ERROR))
             for host, failure in failures:
-                text = '  %s  %s  log: %s' % (host, package_label(failure.get('package'), failure.get('version')),
-                                               failure.get('log') or 'none')
+                label = package_label(failure.get('package'), failure.get('version'))
+                text = '  %s  %s  log: %s' % (host, label, failure.get('log') or 'none')
                 if failure.get('message'):
                     text += '  (%s)' % failure['message']
                 lines.append((text, C.COLOR_ERROR))

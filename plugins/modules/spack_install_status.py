@@ -25,9 +25,19 @@ description:
     of retries.
   - Never changes anything on the target.
 author:
-  - research.wizard developers
-extends_documentation_fragment:
-  - research.wizard.spack.INFO_MODULE
+  - research.wizard developers (@research-wizard)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: This module never changes anything; check mode returns the same result.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: posix
 options:
   progress_file:
     description:

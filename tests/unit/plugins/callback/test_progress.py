@@ -195,7 +195,7 @@ def test_repeated_polls_print_each_event_once(make_callback, tmp_path):
     with open(path, 'w') as handle:
         for event in polls[0] + polls[1]:
             handle.write(json.dumps(event) + '\n')
-    for _ in range(3):
+    for _poll in range(3):
         callback.v2_runner_retry(FakeResult('localhost', progress.status(path, now=T0 + 2)))
     assert callback._display.lines == PLAIN_EXPECTED[:5]
 
