@@ -389,10 +389,12 @@ def read_async_job(async_dir, job_id):
     Returns a dict: ``state`` (``running``, ``finished`` or ``missing``), ``failed``, ``rc``, ``msg``.
     """
     path = os.path.join(os.path.expanduser(async_dir), job_id)
-    info = {'state': 'missing', 'failed': None, 'rc': None, 'msg': None, 'results_file': path}
+    info = {'state': 'missing', 'failed': None, 'rc': None, 'msg': None, 'results_file': path, 'since': None}
     try:
         with open(path, 'r') as handle:
             raw = handle.read()
+            # While running, the file is the one the wrapper wrote when the job started.
+            info['since'] = os.fstat(handle.fileno()).st_mtime
     except (IOError, OSError):
         return info
     try:
@@ -437,6 +439,15 @@ def status(path, since=None, max_events=200, now=None, job=None, stale_after=0, 
             run_events = []
         run_events.append((seq, event))
 
+    msg = None
+    if (job and job.get('state') == 'running' and job.get('since') and state.started is not None
+            and state.started < job['since'] - 2):
+        # The progress file still holds an earlier run (the writer appends): this job's install has
+        # not written its start event yet. Report nothing rather than the old run's end.
+        state = ProgressState()
+        run_events = []
+        msg = 'Waiting for the install to start (the progress file holds an earlier run)'
+
     rotated = False
     if since is not None and since > state.last_seq + 1:
         # The file was replaced by a shorter, newer run: the caller's cursor is from the old one.
@@ -451,7 +462,6 @@ def status(path, since=None, max_events=200, now=None, job=None, stale_after=0, 
     finished = state.finished
     rc = state.rc
     died = False
-    msg = None
     if not finished and job and job.get('state') == 'finished':
         # The async job is over but no finished event was written: it was killed (time limit,
         # OOM, signal) or crashed before it could write one.

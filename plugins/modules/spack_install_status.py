@@ -67,6 +67,9 @@ options:
       - The C(ansible_job_id) of the async task that runs M(research.wizard.spack_install).
       - When that job has ended but the progress file has no C(finished) event, the result has
         RV(finished=true), RV(died) true when the job failed, and the job's message in RV(msg).
+      - While the job runs, a run in the progress file that started before the job (the file is
+        appended to, so it may end with an earlier run's C(finished) event) is not reported; the
+        result says it is waiting for the install to start.
     type: str
   async_dir:
     description:
@@ -406,7 +409,11 @@ job:
     results_file:
       description: Path of the job status file.
       type: str
-  sample: {"state": "running", "failed": null, "rc": null, "msg": null, "results_file": "/root/.ansible_async/j1.42"}
+    since:
+      description: Modification time of the job status file (while running, when the job started).
+      type: float
+  sample: {"state": "running", "failed": null, "rc": null, "msg": null, "results_file": "/root/.ansible_async/j1.42",
+           "since": 1764330000.0}
 '''
 
 import os

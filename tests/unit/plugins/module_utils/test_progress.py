@@ -197,8 +197,8 @@ def test_async_job_died_without_finished_event(tmp_path):
     assert progress.status(path, job=job, now=T0 + 9)['finished'] is False
     (jobs / 'j1.1').write_text(json.dumps({'failed': True, 'msg': 'Timeout exceeded', 'child_pid': 5}))
     job = progress.read_async_job(str(jobs), 'j1.1')
-    assert job == {'state': 'finished', 'failed': True, 'rc': None, 'msg': 'Timeout exceeded',
-                   'results_file': str(jobs / 'j1.1')}
+    assert dict(job, since=None) == {'state': 'finished', 'failed': True, 'rc': None, 'msg': 'Timeout exceeded',
+                                     'results_file': str(jobs / 'j1.1'), 'since': None}
     result = progress.status(path, job=job, now=T0 + 9)
     assert result['finished'] is True and result['died'] is True and result['rc'] is None
     assert 'Timeout exceeded' in result['msg']
@@ -255,3 +255,24 @@ def test_large_stream_is_aggregated(tmp_path):
     result = progress.status(path, since=2990, max_events=20, now=T0 + 1500)
     assert result['done'] == 1500 and result['cache'] == 1500
     assert len(result['events']) == 11 and result['next_since'] == 3001
+
+
+def test_earlier_run_in_an_appended_file_is_not_this_jobs_end(tmp_path):
+    """spack_install appends: before the new job writes its start event, the file ends with the
+    previous run's finished event. With job_id that must not end the polling loop."""
+    path = write(tmp_path / 'p.jsonl', stream())  # the earlier run, started at T0
+    job = {'state': 'running', 'failed': None, 'rc': None, 'msg': None, 'since': T0 + 3600}
+    result = progress.status(path, job=job, now=T0 + 3601)
+    assert result['finished'] is False and result['events'] == [] and result['total'] is None
+    assert 'earlier run' in result['msg']
+    # once the new run starts, it is reported
+    newer = [dict(event='start', total=1, pid=8, ts=T0 + 3601, seq=0)]
+    write(path, stream() + newer)
+    result = progress.status(path, job=job, now=T0 + 3602)
+    assert result['total'] == 1 and result['finished'] is False and 'msg' not in result
+    # a job file written at start carries its time
+    jobs = tmp_path / 'async'
+    jobs.mkdir()
+    (jobs / 'j.1').write_text(json.dumps({'started': True, 'finished': False}))
+    read = progress.read_async_job(str(jobs), 'j.1')
+    assert read['state'] == 'running' and abs(read['since'] - os.stat(str(jobs / 'j.1')).st_mtime) < 0.001
