@@ -331,7 +331,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         strict = self.get_option("strict")
         everyone = self.inventory.add_group(prefix + "instances")
         used = set()
-        for region in sorted(results):
+        for region in results:  # in the order of the regions option (also kept in the cache)
             for instance in sorted(results[region], key=lambda i: (i.get("LaunchTime") or "", i.get("InstanceId"))):
                 tags = dict((t.get("Key"), t.get("Value")) for t in instance.get("Tags") or [])
                 hostname = self._hostname(instance, tags, used)
