@@ -1,0 +1,76 @@
+"""Every package and variant named in a pack is known to the real Spack (skipped without Spack)."""
+import json
+import os
+import subprocess
+
+import pytest
+
+from ansible_collections.research.wizard.plugins.module_utils import _domain_pack as dp
+from helpers.spack_sandbox import needs_spack, real_spack_root
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+DOMAINS = os.path.join(ROOT, "domains")
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTREPO_PACKAGES = os.path.join(ROOT, "tests", "testrepo", "repo", "packages")
+
+
+def spack(*args, timeout=300):
+    root = real_spack_root()
+    env = dict(os.environ, SPACK_ROOT=root, SPACK_DISABLE_LOCAL_CONFIG="1")
+    venv_python = root.rstrip("/") + "-venv/bin/python"
+    if "SPACK_PYTHON" not in env and os.path.exists(venv_python):
+        env["SPACK_PYTHON"] = venv_python
+    proc = subprocess.run(["nice", os.path.join(root, "bin", "spack")] + list(args), env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def all_pack_specs():
+    """{spec: [pack, ...]} over specs and optional specs of every pack except selftest."""
+    out = {}
+    for name, data in dp.load_all(DOMAINS).items():
+        if data.get("repos"):
+            continue  # packs with their own repository are checked against it below
+        specs = [s for group in data["specs"].values() for s in group]
+        specs += [o["spec"] for o in data.get("optional_specs") or []]
+        for s in specs:
+            out.setdefault(s, []).append(name)
+    return out
+
+
+@pytest.fixture(scope="module")
+def spack_packages():
+    return set(spack("list").split())
+
+
+@needs_spack
+def test_every_package_name_is_known_to_spack(spack_packages):
+    assert len(spack_packages) > 7000
+    unknown = {}
+    for spec, packs in all_pack_specs().items():
+        for name in dp.parse_spec(spec).package_names:
+            if name not in spack_packages:
+                unknown.setdefault(name, set()).update(packs)
+    for name, data in dp.load_all(DOMAINS).items():
+        for ext in data.get("externals") or []:
+            if ext["package"] not in spack_packages:
+                unknown.setdefault(ext["package"], set()).add(name + " (externals)")
+    assert unknown == {}
+
+
+@needs_spack
+def test_every_variant_and_version_is_known_to_spack(tmp_path):
+    specs = sorted(all_pack_specs())
+    spec_file = tmp_path / "specs.json"
+    spec_file.write_text(json.dumps(specs))
+    report = json.loads(spack("python", os.path.join(HERE, "spack_check_specs.py"), str(spec_file)).splitlines()[-1])
+    assert report["checked"] == len(specs) > 200
+    assert report["problems"] == []
+
+
+def test_selftest_packages_are_in_the_test_repository():
+    data = dp.load_pack("selftest", DOMAINS)
+    for spec in (s for group in data["specs"].values() for s in group):
+        for name in dp.parse_spec(spec).package_names:
+            assert os.path.isfile(os.path.join(TESTREPO_PACKAGES, name, "package.py")), name
