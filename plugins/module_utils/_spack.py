@@ -14,7 +14,7 @@ import json
 import os
 
 from ansible_collections.research.wizard.plugins.module_utils._spack_parse import (
-    error_summary, parse_version)
+    HINTS, error_summary, parse_version)
 
 SPACK_COMMON_ARGS = dict(
     spack_root=dict(type='path'),
@@ -119,23 +119,14 @@ class Spack(object):
 
     def error(self, cmd, rc, out, err, what=None, args=()):
         summary = error_summary(err, out)
-        hints = {
-            'syntax': 'fix the spec syntax',
-            'unknown-package': 'check the package name with `spack list NAME`, or add the repository that provides it',
-            'unsatisfiable': 'relax the version/variant constraints (see `spack info PACKAGE`)',
-            'connection': 'check that the mirror is reachable and its credentials, or remove it',
-            'fetch': 'check the mirror/source URLs and network access',
-            'signature': 'trust the cache\'s signing key (spack_buildcache state=keys) or mark the mirror unsigned',
-            'build': 'read the build log',
-        }
         words = [str(a) for a in args if not str(a).startswith('-')][:2]
         msg = 'spack %s failed (rc=%s)%s: %s' % (
             ' '.join(words) or 'command', rc,
             ' for %s' % what if what and what not in words else '', summary['error'] or 'no error message')
         if summary['build_log']:
             msg += ' — build log: %s' % summary['build_log']
-        if summary['kind'] in hints:
-            msg += ' (%s)' % hints[summary['kind']]
+        if summary['kind'] in HINTS:
+            msg += ' (%s)' % HINTS[summary['kind']]
         return SpackError(msg, cmd=redact(cmd), rc=rc, stdout=tail(out), stderr=tail(err),
                           error_kind=summary['kind'], build_log=summary['build_log'])
 

@@ -41,6 +41,19 @@ _TRANSIENT = re.compile(
     r'Max retries exceeded|EndpointConnectionError|No route to host)', re.I)
 
 
+# What to do about each kind of failure error_summary() recognises.
+HINTS = {
+    'syntax': 'fix the spec syntax',
+    'unknown-package': 'check the package name with `spack list NAME`, or add the repository that provides it',
+    'unsatisfiable': 'relax the version/variant constraints (see `spack info PACKAGE`)',
+    'connection': 'check that the mirror is reachable and its credentials, or remove it',
+    'fetch': 'check the mirror/source URLs and network access',
+    'signature': "trust the cache's signing key (spack_buildcache action=keys) or mark the mirror unsigned",
+    'build': 'read the build log',
+    'cache-miss': 'a binary cache lacks this package: push it from a builder, or allow builds (use_buildcache: auto)',
+}
+
+
 def parse_version(text):
     """'0.23.0.dev0 (e8f8cf85...)' or '1.1.0' -> ((0, 23, 0), '0.23.0.dev0')."""
     first = (text or '').strip().split()
@@ -176,37 +189,42 @@ class InstallOutputParser(object):
         return []
 
 
+_KINDS = (
+    ('syntax', re.compile(r'unexpected tokens|unexpected end of input|spec syntax', re.I)),
+    ('unknown-package', re.compile(r"no such package|unknown package|package '[^']+' not found|UnknownPackageError", re.I)),
+    ('unsatisfiable', re.compile(r'concretization failed|cannot satisfy|unsatisfiable', re.I)),
+    ('signature', re.compile(r'UnsignedPackageException|NoVerifyException|signature|no public key', re.I)),
+    ('cache-miss', re.compile(r'No binary .*found when cache-only|cache-only specified|no binaries? (?:for|found)', re.I)),
+)
+
+
+def _kind(text, build_log):
+    for kind, pattern in _KINDS:
+        if pattern.search(text):
+            return kind
+    if build_log or re.search(r'ProcessError|InstallError|Command exited with status', text):
+        return 'build'
+    if _TRANSIENT.search(text):
+        return 'connection' if re.search(r'connect|endpoint|route|resolution', text, re.I) else 'fetch'
+    return 'other'
+
+
 def error_summary(stderr, stdout=''):
     """Spack's own error line(s) and what kind of failure this is.
 
     Returns {'error': first '==> Error:' message (or last stderr line), 'errors': all of them,
-    'kind': one of syntax|unknown-package|unsatisfiable|build|connection|signature|fetch|other,
+    'kind': one of syntax|unknown-package|unsatisfiable|signature|cache-miss|build|connection|fetch|other,
     'build_log': path or None, 'transient': bool}.
     """
     text = '\n'.join(t for t in (stderr, stdout) if t)
     errors = [m.group('msg').strip() for m in (_ERROR.match(l) for l in text.splitlines()) if m]
-    # "unexpected tokens" errors put the spec and a caret on the next lines: keep them.
     lines = text.splitlines()
     build_log = None
     for i, line in enumerate(lines):
         if _BUILD_LOG.match(line) and i + 1 < len(lines):
             build_log = lines[i + 1].strip()
     first = errors[0] if errors else (lines[-1].strip() if lines else '')
-    low = text.lower()
-    if 'unexpected tokens' in low or 'unexpected end of input' in low or 'spec syntax' in low:
-        kind = 'syntax'
-    elif 'no such package' in low or 'unknown package' in low or 'package not found' in low:
-        kind = 'unknown-package'
-    elif 'concretization failed' in low or 'cannot satisfy' in low or 'unsatisfiable' in low:
-        kind = 'unsatisfiable'
-    elif 'no binary for' in low and 'only' in low or 'unsignedpackageexception' in low or 'signature' in low:
-        kind = 'signature' if 'sign' in low else 'fetch'
-    elif build_log or 'processerror' in low or 'installerror' in low:
-        kind = 'build'
-    elif _TRANSIENT.search(text):
-        kind = 'connection' if re.search(r'connect|endpoint|route|resolution', text, re.I) else 'fetch'
-    else:
-        kind = 'other'
+    kind = _kind('\n'.join([stderr or ''] + errors), build_log)
     if kind == 'unsatisfiable':
         # The reasons follow on numbered lines: "   1. Cannot satisfy 'libtiny@2.0'".
         reasons = []
@@ -217,7 +235,7 @@ def error_summary(stderr, stdout=''):
         if reasons:
             first = '%s: %s' % (first.rstrip(':'), '; '.join(reasons[:5]))
     if kind == 'syntax':
-        # Show the caret lines that point at the bad token.
+        # "unexpected tokens" errors put the spec and a caret on the next lines: show them. that point at the bad token.
         for i, line in enumerate(lines):
             if 'unexpected tokens' in line.lower():
                 first = ' '.join([line.split('Error:', 1)[-1].strip()] + [l.rstrip() for l in lines[i + 1:i + 3]])

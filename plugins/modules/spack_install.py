@@ -220,7 +220,7 @@ from ansible_collections.research.wizard.plugins.module_utils._spack import (
 from ansible_collections.research.wizard.plugins.module_utils._spack_env import concrete_specs
 from ansible_collections.research.wizard.plugins.module_utils._spack_install import install, install_args
 from ansible_collections.research.wizard.plugins.module_utils._spack_parse import (
-    parse_buildcache_list, parse_spec_install_status)
+    HINTS, parse_buildcache_list, parse_spec_install_status)
 
 
 def _env_dir(spack, p):
@@ -277,7 +277,9 @@ def _failure_message(result):
         if t['skipped']:
             msg += ', %d skipped because a dependency failed' % t['skipped']
         return msg
-    return 'spack install failed (rc=%s): %s; %s' % (result['rc'], result['summary']['error'], done)
+    summary = result['summary']
+    hint = HINTS.get(summary['kind'])
+    return 'spack install failed (rc=%s): %s%s; %s' % (result['rc'], summary['error'], ' (%s)' % hint if hint else '', done)
 
 
 def main():

@@ -19,7 +19,8 @@ def make_sandbox(base, spack_root):
     user = os.path.join(base, 'user-config')
     os.makedirs(user, exist_ok=True)
     config = {'config': {
-        'install_tree': {'root': os.path.join(base, 'store')},
+        # Padding makes what is built here relocatable into any other (shorter) install root.
+        'install_tree': {'root': os.path.join(base, 'store'), 'padded_length': 128},
         'environments_root': os.path.join(base, 'envs'),
         'source_cache': os.path.join(base, 'source-cache'),
         'misc_cache': os.path.join(base, 'misc-cache'),

@@ -15,3 +15,11 @@ def play(name, sandbox, env, **extra):
 
 def test_spack_env(sandbox, playbook_env):
     play('spack_env.yml', sandbox, playbook_env)
+
+
+def test_install_push_and_install_from_caches(sandbox, playbook_env, moto_endpoint):
+    play('spack_cache_roundtrip.yml', sandbox, playbook_env, s3_endpoint=moto_endpoint)
+
+
+def test_failures_are_clear(sandbox, playbook_env):
+    play('spack_failures.yml', sandbox, playbook_env)
