@@ -17,4 +17,3 @@ def moto_endpoint():
         yield url
 
 
-from helpers.spack_sandbox import needs_patchelf, needs_spack, real_spack_root  # noqa: E402,F401 (markers for tests)

@@ -109,6 +109,10 @@ class Spack(object):
             raise self.error(cmd, rc, out, err, what=what, args=args)
         return rc, out, err
 
+    def stdout(self, args, **kwargs):
+        """Standard output of a Spack command that must succeed."""
+        return self.run(args, **kwargs)[1]
+
     def run_json(self, args, **kwargs):
         rc, out, err = self.run(args, **kwargs)
         try:

@@ -118,5 +118,8 @@ def same_lock(a, b):
     """Two locks describe the same concretization (ignoring _meta, which Spack may rewrite)."""
     if not a or not b:
         return a == b
-    strip = lambda l: dict((k, v) for k, v in l.items() if k != '_meta')
-    return strip(a) == strip(b)
+    return _without_meta(a) == _without_meta(b)
+
+
+def _without_meta(lock):
+    return dict((k, v) for k, v in lock.items() if k != '_meta')

@@ -83,7 +83,7 @@ def redacted(norm):
     out = dict(norm)
     for key in SECRET_KEYS:
         if out.get(key):
-            out[key] = ['********' for _ in out[key]] if isinstance(out[key], list) else '********'
+            out[key] = ['********'] * len(out[key]) if isinstance(out[key], list) else '********'
     return out
 
 

@@ -20,13 +20,18 @@ extends_documentation_fragment:
   - research.wizard.spack
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed, when in diff mode.
     support: none
   idempotent:
+    description: When run twice in a row with the same arguments, the second run reports no change.
     support: partial
     details: O(action=update_index) always rebuilds the index and reports a change.
   platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
     platforms: posix
 options:
   action:
@@ -104,7 +109,7 @@ seealso:
   - module: research.wizard.spack_mirror
   - module: research.wizard.spack_install
 author:
-  - research.wizard developers
+  - research.wizard developers (@research-wizard)
 '''
 
 EXAMPLES = r'''
@@ -189,7 +194,7 @@ class SingleMirror(object):
         if _is_url(mirror):
             entry = mirror if '://' in mirror else 'file://' + mirror
         else:
-            _, out, _ = spack.run(['config', 'get', 'mirrors'], env_dir=env_dir)
+            out = spack.stdout(['config', 'get', 'mirrors'], env_dir=env_dir)
             entry = (load_yaml(out).get('mirrors') or {}).get(mirror)
             if entry is None:
                 raise SpackError('No mirror named %s is configured: add it with research.wizard.spack_mirror, '
@@ -223,7 +228,7 @@ def push(module, spack, env_dir):
     if module.check_mode:
         missing = missing_in_mirror(module, spack, env_dir)
         return dict(changed=bool(missing), missing=missing, cmd=[redact(spack.command(args, env_dir=env_dir))])
-    _, out, err = spack.run(args, env_dir=env_dir, what='mirror %s' % p['mirror'])
+    rc, out, err = spack.run(args, env_dir=env_dir, what='mirror %s' % p['mirror'])
     parsed = parse_push_output(out + '\n' + err)
     return dict(changed=bool(parsed['pushed']), pushed=parsed['pushed'], selected=parsed['selected'],
                 cmd=[redact(spack.command(args, env_dir=env_dir))])
@@ -238,7 +243,7 @@ def missing_in_mirror(module, spack, env_dir):
     installed = spack.installed()
     scope = SingleMirror(spack, module.params['mirror'], env_dir)
     try:
-        rc, out, _ = spack.run(['buildcache', 'list', '--allarch', '--long'], scope_dirs=[scope.dir], check=False)
+        rc, out, err = spack.run(['buildcache', 'list', '--allarch', '--long'], scope_dirs=[scope.dir], check=False)
     finally:
         scope.close()
     have = set(e['hash'][:7] for e in parse_buildcache_list(out)) if rc == 0 else set()
@@ -250,7 +255,7 @@ def missing_in_mirror(module, spack, env_dir):
 
 
 def _fingerprints(spack, which):
-    _, out, _ = spack.run(['gpg', 'list', which])
+    out = spack.stdout(['gpg', 'list', which])
     return parse_gpg_keys(out)
 
 
@@ -296,7 +301,7 @@ def keys(module, spack):
     if p['publish_key']:
         scope = SingleMirror(spack, p['mirror'])
         try:
-            _, out, err = spack.run(['buildcache', 'keys'], scope_dirs=[scope.dir], check=False)
+            rc, out, err = spack.run(['buildcache', 'keys'], scope_dirs=[scope.dir], check=False)
         finally:
             scope.close()
         published = out + err
@@ -312,7 +317,7 @@ def keys(module, spack):
             changed = True
     if p['trust_from_mirrors']:
         if module.check_mode:
-            _, out, err = spack.run(['buildcache', 'keys'], check=False)
+            rc, out, err = spack.run(['buildcache', 'keys'], check=False)
             changed = changed or any(f not in trusted for f in _fetched_fingerprints(out + err))
         else:
             run(['buildcache', 'keys', '--install', '--trust'])

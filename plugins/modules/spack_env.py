@@ -15,7 +15,7 @@ description:
     directory (O(path)).
   - Root specs and configuration (concretizer unify, view, target, repositories, mirrors, includes,
     any other C(spack:) key) are merged into the environment's C(spack.yaml).
-  - Every change is prepared and validated in a scratch copy of the environment first: new specs go
+  - Every change is prepared and validated in a scratch copy of the environment first. New specs go
     through C(spack add) (which rejects malformed specs and unknown packages) and, with
     O(concretize=true), the scratch copy is concretized. Only when that succeeds are C(spack.yaml)
     and C(spack.lock) written, so a bad spec leaves the environment exactly as it was (or not created).
@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - research.wizard.spack.ATTRIBUTES
 attributes:
   idempotent:
+    description: When run twice in a row with the same arguments, the second run reports no change.
     support: full
 options:
   name:
@@ -88,7 +89,7 @@ seealso:
   - module: research.wizard.spack_env_info
   - module: research.wizard.spack_install
 author:
-  - research.wizard developers
+  - research.wizard developers (@research-wizard)
 '''
 
 EXAMPLES = r'''

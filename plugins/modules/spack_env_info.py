@@ -19,6 +19,7 @@ extends_documentation_fragment:
   - research.wizard.spack.INFO_MODULE
 attributes:
   idempotent:
+    description: When run twice in a row with the same arguments, the second run reports no change.
     support: full
 options:
   name:
@@ -30,7 +31,7 @@ options:
 seealso:
   - module: research.wizard.spack_env
 author:
-  - research.wizard developers
+  - research.wizard developers (@research-wizard)
 '''
 
 EXAMPLES = r'''

@@ -14,7 +14,7 @@ description:
   - Runs ONE C(spack install) for a whole environment (or the given specs), so Spack's own parallelism
     and locking apply, and follows its output line by line.
   - With O(progress_file), appends one JSON line per package state change (queued, fetching, building,
-    extracting, installed, failed, skipped) while Spack runs; start it with C(async) and C(poll: 0) and
+    extracting, installed, failed, skipped) while Spack runs. Start it with C(async) and C(poll=0) and
     poll M(research.wizard.spack_install_status) to see progress live (see EXAMPLES).
   - Returns per-package results with their origin (binary cache, built from source, already installed,
     external) and totals. Reports C(changed=false) when nothing was installed.
@@ -26,13 +26,18 @@ extends_documentation_fragment:
   - research.wizard.spack
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Returns the plan (missing specs, and which a binary cache has) without installing.
   diff_mode:
+    description: Will return details on what has changed, when in diff mode.
     support: none
   idempotent:
+    description: When run twice in a row with the same arguments, the second run reports no change.
     support: full
   platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
     platforms: posix
 options:
   env:
@@ -86,7 +91,7 @@ seealso:
   - module: research.wizard.spack_env
   - module: research.wizard.spack_buildcache
 author:
-  - research.wizard developers
+  - research.wizard developers (@research-wizard)
 '''
 
 EXAMPLES = r'''
@@ -252,7 +257,7 @@ def plan(module, spack, env_dir):
         specs = concrete_specs(lock, set(spack.installed()))
         missing = [dict(name=s['name'], version=s['version'], hash=s['hash']) for s in specs if not s['installed']]
     else:
-        _, out, _ = spack.run(['spec', '-I', '-l'] + p['specs'], what=' '.join(p['specs']))
+        out = spack.stdout(['spec', '-I', '-l'] + p['specs'], what=' '.join(p['specs']))
         missing = [dict(name=s['name'], version=s['version'], hash=s['hash'])
                    for s in parse_spec_install_status(out) if s['status'] == 'missing']
     for m in missing:

@@ -19,6 +19,7 @@ extends_documentation_fragment:
   - research.wizard.spack.ATTRIBUTES
 attributes:
   idempotent:
+    description: When run twice in a row with the same arguments, the second run reports no change.
     support: full
 options:
   name:
@@ -82,7 +83,7 @@ notes:
 seealso:
   - module: research.wizard.spack_buildcache
 author:
-  - research.wizard developers
+  - research.wizard developers (@research-wizard)
 '''
 
 EXAMPLES = r'''
@@ -144,7 +145,7 @@ from ansible_collections.research.wizard.plugins.module_utils._spack_mirror impo
 
 
 def current_entry(spack, scope, name):
-    _, out, _ = spack.run(['config', '--scope', scope, 'get', 'mirrors'], what='scope %s' % scope)
+    out = spack.stdout(['config', '--scope', scope, 'get', 'mirrors'], what='scope %s' % scope)
     mirrors = load_yaml(out).get('mirrors') or {}
     return normalize(mirrors.get(name))
 

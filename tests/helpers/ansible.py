@@ -24,7 +24,7 @@ def run_playbook(playbook, extra_vars=None, env=None, check=False, diff=False, t
     for key, value in list(full_env.items()):
         if value is None:
             del full_env[key]
-    return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def recap(stdout):
@@ -35,7 +35,7 @@ def recap(stdout):
             on = True
             continue
         if on and ':' in line:
-            host, _, rest = line.partition(':')
+            host, rest = line.split(':', 1)
             out[host.strip()] = dict((k, int(v)) for k, v in (kv.split('=') for kv in rest.split()))
     return out
 

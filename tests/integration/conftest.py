@@ -1,5 +1,3 @@
-import os
-
 import pytest
 
 from helpers.spack_sandbox import make_sandbox, real_spack_root

@@ -7,7 +7,11 @@ from ansible_collections.research.wizard.plugins.module_utils._spack_parse impor
 from helpers.spack_fixtures import err, out, rc
 
 
-def events_of(name, order=('stdout', 'stderr')):
+def events_of(name):
+    return parse_events(name)[1]
+
+
+def parse_events(name, order=('stdout', 'stderr')):
     parser = InstallOutputParser()
     events = []
     text = {'stdout': out(name), 'stderr': err(name)}
@@ -50,7 +54,7 @@ def test_split_nvh(nvh, expected):
 
 
 def test_install_from_source():
-    parser, events = events_of('install-source')
+    parser, events = parse_events('install-source')
     state = final(events)
     assert set(state) == {'cmake', 'glibc', 'gmake', 'gcc-runtime', 'libtiny', 'tinyapp', 'tinycmake'}
     assert {n for n, e in state.items() if e['origin'] == 'external'} == {'cmake', 'glibc', 'gmake'}
@@ -65,7 +69,7 @@ def test_install_from_source():
 
 
 def test_install_from_cache():
-    _, events = events_of('install-cache-fs')
+    events = events_of('install-cache-fs')
     state = final(events)
     for name in ('gcc-runtime', 'libtiny', 'tinyapp', 'tinycmake'):
         assert [e['event'] for e in events if e['package'] == name] == ['queued', 'fetching', 'extracting', 'installed']
@@ -74,14 +78,14 @@ def test_install_from_cache():
 
 
 def test_install_noop_is_already():
-    _, events = events_of('install-noop')
+    events = events_of('install-noop')
     state = final(events)
     assert {e['origin'] for n, e in state.items() if n != 'glibc'} == {'already'}
     assert all(e['event'] == 'installed' for e in events)
 
 
 def test_build_failure_best_effort():
-    parser, events = events_of('err-build-best-effort')
+    parser, events = parse_events('err-build-best-effort')
     state = final(events)
     assert state['tinybroken']['event'] == 'failed'
     assert state['tinybroken']['log'].endswith('spack-build-out.txt')
@@ -91,14 +95,14 @@ def test_build_failure_best_effort():
 
 
 def test_build_failure_fail_fast():
-    _, events = events_of('err-build-fail-fast')
+    events = events_of('err-build-fail-fast')
     state = final(events)
     assert state['tinybroken']['event'] == 'failed'
     assert state['tinybroken']['log'].endswith('spack-build-out.txt')
 
 
 def test_unreachable_s3_install():
-    _, events = events_of('err-unreachable-dead-s3-install')
+    events = events_of('err-unreachable-dead-s3-install')
     state = final(events)
     assert state['gcc-runtime']['event'] == 'failed'
     assert 'EndpointConnectionError' in state['gcc-runtime']['message']
