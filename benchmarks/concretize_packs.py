@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Concretize every domain pack (or the named ones) with the real Spack, one at a time.
 
 Prints one line per pack -- ok / failure kind, seconds, number of concrete specs -- and totals,
@@ -8,7 +7,9 @@ and writes the details (including Spack's error output) to benchmarks/results/co
 
 Environment: SPACK_ROOT (default /opt/spack), SPACK_PYTHON, SPACK_DISABLE_LOCAL_CONFIG are
 passed on to Spack. Each pack gets a fresh environment directory under a temporary directory;
-Spack's site configuration is read, never changed. Runs under `nice` because concretizations
+Spack's site configuration is read, never changed; its mirrors are
+replaced by the pack's own source mirrors (``mirrors::``) unless --keep-mirrors is given, so an
+unreachable binary mirror configured on the machine does not fail every pack. Runs under `nice` because concretizations
 are CPU-bound and the machine may be shared.
 """
 import argparse
@@ -28,15 +29,20 @@ sys.path.insert(0, os.path.join(ROOT, ".collections"))
 from ansible_collections.research.wizard.plugins.module_utils import _domain_pack as dp  # noqa: E402
 
 
-def concretize(resolved, spack, timeout, workdir, target=None):
+def concretize(resolved, spack, timeout, workdir, target=None, isolate_mirrors=True):
     env_dir = os.path.join(workdir, resolved["name"])
     os.makedirs(env_dir)
+    manifest = dp.spack_yaml(resolved, target)
+    if isolate_mirrors:
+        # "mirrors::" replaces the mirrors of every lower scope: an unreachable S3 mirror in the
+        # site or user configuration makes every concretization fail before solving.
+        manifest["spack"]["mirrors:"] = manifest["spack"].pop("mirrors", {})
     with open(os.path.join(env_dir, "spack.yaml"), "w") as f:
-        yaml.safe_dump(dp.spack_yaml(resolved, target), f, default_flow_style=False)
+        yaml.safe_dump(manifest, f, default_flow_style=False)
     cmd = ["nice", spack, "-e", env_dir, "concretize", "--force"]
     start = time.monotonic()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         rc, out, err, timed_out = proc.returncode, proc.stdout, proc.stderr, False
     except subprocess.TimeoutExpired as e:
         rc, timed_out = None, True
@@ -62,6 +68,8 @@ def main(argv=None):
     ap.add_argument("--timeout", type=int, default=600, help="seconds per pack (default 600)")
     ap.add_argument("--target", help="override every pack's target (default: the pack's own)")
     ap.add_argument("--domains-dir", default=os.path.join(ROOT, "domains"))
+    ap.add_argument("--keep-mirrors", action="store_true",
+                    help="use the mirrors of Spack's configuration (default: only the pack's source mirrors)")
     ap.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "results", "concretize-packs.json"))
     args = ap.parse_args(argv)
 
@@ -77,7 +85,7 @@ def main(argv=None):
     try:
         for name in names:
             resolved = dp.resolve_pack(name, domains_dir=args.domains_dir)
-            r = concretize(resolved, spack, args.timeout, workdir, args.target)
+            r = concretize(resolved, spack, args.timeout, workdir, args.target, not args.keep_mirrors)
             results.append(r)
             print("%-28s %-17s %8.1f %6s  %s" % (name, r["status"], r["seconds"], r.get("concrete_specs", "-"),
                                                  r["detail"][:120]), flush=True)

@@ -34,7 +34,7 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         result["changed"] = False
-        _, args = self.validate_argument_spec(argument_spec=self.argument_spec)
+        args = self.validate_argument_spec(argument_spec=self.argument_spec)[1]
         domains_dir = args["domains_dir"] or default_domains_dir()
         result["domains_dir"] = domains_dir
         try:

@@ -202,7 +202,7 @@ def parse_spec(text):
             # An upper-case continuation (e.g. "py-Torch") stops the name regex early.
             if pos < len(text) and (text[pos].isalnum() or text[pos] in "_") and text[pos].isupper():
                 raise SpecSyntaxError(text, start, "package names are lower case: '%s'" % text[start:].split()[0])
-            namespace, _, name = token.rpartition(".")
+            namespace, name = token.rpartition(".")[0], token.rpartition(".")[2]
             if expect_dep_name:
                 current = SpecNode(name, namespace or None)
                 current.edge_attributes = nodes[-1][1]
@@ -667,10 +667,10 @@ def catalogue(domains_dir=None):
 
 def format_table(rows, columns):
     """Plain-text table; ``columns`` is a list of (key, header)."""
-    cells = [[h for _, h in columns]]
+    cells = [[col[1] for col in columns]]
     for r in rows:
         cells.append([("%.4f" % r[k]).rstrip("0").rstrip(".") if isinstance(r[k], float) else str(r[k])
-                      for k, _ in columns])
+                      for k in (col[0] for col in columns)])
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     lines = []
     for n, row in enumerate(cells):

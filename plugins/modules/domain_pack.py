@@ -84,6 +84,9 @@ options:
   fact_name:
     description: Also set the resolved pack as this host fact.
     type: str
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
@@ -107,7 +110,7 @@ seealso:
     description: domains/README.md in the collection.
     link: https://github.com/research-wizard/research.wizard/blob/main/domains/README.md
 author:
-  - research.wizard developers
+  - research.wizard developers (@research-wizard)
 '''
 
 EXAMPLES = r'''

@@ -84,7 +84,7 @@ def test_all_problems_are_reported_at_once(domains_copy):
         d["sizes"]["large"]["gpus"] = "one"
         d.pop("description")
     edit(domains_copy, "genomics", change)
-    keys = sorted(k for k, _ in problems_of(domains_copy).problems)
+    keys = sorted(p[0] for p in problems_of(domains_copy).problems)
     assert keys == ["(top level)", "sizes.large.gpus", "sizes.small.vcpus"]
 
 

@@ -81,7 +81,7 @@ def test_sizes_are_deep_merged():
 def test_new_size_must_be_complete():
     with pytest.raises(dp.PackValidationError) as exc:
         resolve({"sizes": {"huge": {"instance_type": "x2idn.32xlarge"}}}, size="huge")
-    keys = [k for k, _ in exc.value.problems]
+    keys = [p[0] for p in exc.value.problems]
     assert keys == ["sizes.huge"] * len(keys) and len(keys) == 6
     assert "vcpus is required" in str(exc.value) and "(with site overrides)" in str(exc.value)
 
