@@ -190,6 +190,19 @@ def test_spack_validate_reports_unknown_and_unsatisfiable(tmp_path):
 
 
 @needs_spack
+def test_spack_validate_reports_a_timeout(tmp_path):
+    root, env_vars = spack_env_vars(tmp_path)
+    proc = run_playbook(VALIDATE, {"domain": "selftest", "concretize": True, "validate_workdir": str(tmp_path / "w"),
+                                   "validate_concretize_timeout": 1, "validate_spack_root": root,
+                                   "validate_spack_env_vars": env_vars}, timeout=300)
+    assert proc.returncode != 0
+    lines = debug_msg(proc.stdout, "Report per pack")
+    assert lines[0].startswith("concretize: 0/1 packs ok, ")
+    assert lines[1].split()[:2] == ["selftest", "timeout"]
+    assert "selftest did not concretize" in proc.stdout
+
+
+@needs_spack
 def test_spack_selftest_pack_installs_offline(tmp_path):
     """The selftest pack's spack.yaml installs from the local source mirror alone."""
     root, env_vars = spack_env_vars(tmp_path)
