@@ -20,7 +20,7 @@ description:
     external) and totals. Reports C(changed=false) when nothing was installed.
   - Retries the whole install (Spack skips what is already installed) after transient failures only —
     fetch and connection errors — with exponential backoff; never after a build error.
-  - In check mode, returns the plan instead: the concrete specs that are missing and, where the binary
+  - In check mode, returns the plan instead - the concrete specs that are missing and, where the binary
     caches can tell, which of them a cache has.
 extends_documentation_fragment:
   - research.wizard.spack

@@ -23,3 +23,7 @@ def test_install_push_and_install_from_caches(sandbox, playbook_env, moto_endpoi
 
 def test_failures_are_clear(sandbox, playbook_env):
     play('spack_failures.yml', sandbox, playbook_env)
+
+
+def test_signed_cache(sandbox, playbook_env):
+    play('spack_keys.yml', sandbox, playbook_env)
