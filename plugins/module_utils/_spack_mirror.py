@@ -6,6 +6,13 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import contextlib
+import os
+import shutil
+import tempfile
+
+from ansible_collections.research.wizard.plugins.module_utils._spack import dump_yaml
+
 SECRET_KEYS = ('access_pair', 'access_token', 'oci_password')
 
 
@@ -116,3 +123,32 @@ def unsupported(params, version):
         if params.get('autopush'):
             missing.append('autopush (Spack >= 0.22)')
     return missing
+
+
+def raw_entry(params):
+    """The mirror entry, as it would sit in mirrors.yaml, for a probe before Spack stores it."""
+    entry = {'url': params['url']}
+    for key, opt in (('endpoint_url', 's3_endpoint_url'), ('profile', 's3_profile'), ('access_token', 's3_access_token')):
+        if params.get(opt):
+            entry[key] = params[opt]
+    if params.get('s3_access_key_id'):
+        entry['access_pair'] = [params['s3_access_key_id'], params.get('s3_access_key_secret')]
+    if params.get('signed') is not None:
+        entry['signed'] = params['signed']
+    return entry
+
+
+@contextlib.contextmanager
+def single_mirror_scope(entry, name='only'):
+    """A scratch config scope (for `spack -C`) in which `entry` is the only mirror.
+
+    `mirrors::` (two colons) replaces the mirrors of every lower-priority scope.
+    """
+    scratch = tempfile.mkdtemp(prefix='wizard-scope-')
+    try:
+        body = dump_yaml({name: entry})
+        with open(os.path.join(scratch, 'mirrors.yaml'), 'w') as f:
+            f.write('mirrors::\n' + ''.join('  %s\n' % line for line in body.splitlines()))
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

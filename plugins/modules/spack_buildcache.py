@@ -178,7 +178,8 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.research.wizard.plugins.module_utils._spack import (
-    SPACK_COMMON_ARGS, Spack, SpackError, dump_yaml, fail, load_lock, load_yaml, redact)
+    SPACK_COMMON_ARGS, Spack, SpackError, fail, load_lock, load_yaml, redact)
+from ansible_collections.research.wizard.plugins.module_utils._spack_mirror import single_mirror_scope
 from ansible_collections.research.wizard.plugins.module_utils._spack_parse import (
     parse_buildcache_list, parse_gpg_keys, parse_push_output)
 
@@ -187,26 +188,16 @@ def _is_url(mirror):
     return '://' in mirror or mirror.startswith('/')
 
 
-class SingleMirror(object):
-    """A temporary config scope in which `mirror` is the only mirror (`mirrors::` overrides the rest)."""
-
-    def __init__(self, spack, mirror, env_dir=None):
-        if _is_url(mirror):
-            entry = mirror if '://' in mirror else 'file://' + mirror
-        else:
-            out = spack.stdout(['config', 'get', 'mirrors'], env_dir=env_dir)
-            entry = (load_yaml(out).get('mirrors') or {}).get(mirror)
-            if entry is None:
-                raise SpackError('No mirror named %s is configured: add it with research.wizard.spack_mirror, '
-                                 'or give its URL.' % mirror)
-        self.dir = tempfile.mkdtemp(prefix='wizard-scope-')
-        with open(os.path.join(self.dir, 'mirrors.yaml'), 'w') as f:
-            # `mirrors::` (two colons) replaces the mirrors of every lower-priority scope.
-            body = dump_yaml({'only': entry})
-            f.write('mirrors::\n' + ''.join('  %s\n' % line for line in body.splitlines()))
-
-    def close(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+def mirror_entry(spack, mirror, env_dir=None):
+    """The configured entry of mirror NAME, or a file:// entry for a URL or path."""
+    if _is_url(mirror):
+        return mirror if '://' in mirror else 'file://' + mirror
+    out = spack.stdout(['config', 'get', 'mirrors'], env_dir=env_dir)
+    entry = (load_yaml(out).get('mirrors') or {}).get(mirror)
+    if entry is None:
+        raise SpackError('No mirror named %s is configured: add it with research.wizard.spack_mirror, '
+                         'or give its URL.' % mirror)
+    return entry
 
 
 def push(module, spack, env_dir):
@@ -241,11 +232,8 @@ def missing_in_mirror(module, spack, env_dir):
                          'pushing, what given specs would add).')
     lock = load_lock(os.path.join(env_dir, 'spack.lock')) or {}
     installed = spack.installed()
-    scope = SingleMirror(spack, module.params['mirror'], env_dir)
-    try:
-        rc, out, err = spack.run(['buildcache', 'list', '--allarch', '--long'], scope_dirs=[scope.dir], check=False)
-    finally:
-        scope.close()
+    with single_mirror_scope(mirror_entry(spack, module.params['mirror'], env_dir)) as scope:
+        rc, out, err = spack.run(['buildcache', 'list', '--allarch', '--long'], scope_dirs=[scope], check=False)
     have = set(e['hash'][:7] for e in parse_buildcache_list(out)) if rc == 0 else set()
     out = []
     for h, spec in sorted((lock.get('concrete_specs') or {}).items()):
@@ -299,11 +287,8 @@ def keys(module, spack):
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     if p['publish_key']:
-        scope = SingleMirror(spack, p['mirror'])
-        try:
-            rc, out, err = spack.run(['buildcache', 'keys'], scope_dirs=[scope.dir], check=False)
-        finally:
-            scope.close()
+        with single_mirror_scope(mirror_entry(spack, p['mirror'])) as scope:
+            rc, out, err = spack.run(['buildcache', 'keys'], scope_dirs=[scope], check=False)
         published = out + err
         unpublished = [k['fingerprint'] for k in signing if k['fingerprint'] not in published]
         if unpublished:

@@ -77,6 +77,21 @@ options:
   oci_password:
     description: Password or token for an V(oci://) registry.
     type: str
+  verify:
+    description:
+      - Before configuring the mirror, check that Spack can read it (C(spack buildcache list) with only this
+        mirror configured). Spack fails every concretization while an V(s3://) mirror is unreachable, so a
+        dead mirror must not be left in the configuration.
+    type: bool
+    default: false
+  on_unreachable:
+    description:
+      - With O(verify=true), what to do when the mirror cannot be read. V(fail) fails the task;
+        V(skip) warns and makes sure the mirror is B(not) configured (removing it if it was), so the
+        deployment goes on without it.
+    type: str
+    choices: [fail, skip]
+    default: fail
 notes:
   - Spack stores S3 and OCI credentials in plain text in the scope's C(mirrors.yaml); prefer instance
     profiles (S3) where you can.
@@ -121,6 +136,10 @@ mirror:
   returned: state=present
   type: dict
   sample: {url: file:///srv/spack-cache, binary: true, source: false, signed: false, autopush: false}
+reachable:
+  description: With O(verify=true), whether Spack could read the mirror.
+  returned: state=present and O(verify=true)
+  type: bool
 changed_keys:
   description: Settings that differed from what was configured (the mirror was re-added).
   returned: state=present
@@ -141,7 +160,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.research.wizard.plugins.module_utils._spack import (
     SPACK_COMMON_ARGS, Spack, SpackError, fail, load_yaml, redact)
 from ansible_collections.research.wizard.plugins.module_utils._spack_mirror import (
-    add_args, desired, differs, normalize, redacted, unsupported)
+    add_args, desired, differs, normalize, raw_entry, redacted, single_mirror_scope, unsupported)
+
+
+def reachable(spack, params):
+    """(ok, Spack's error line): can Spack list this mirror's build cache, with only it configured?"""
+    with single_mirror_scope(raw_entry(params)) as scope:
+        rc, out, err = spack.run(['buildcache', 'list'], scope_dirs=[scope], check=False)
+    lines = (err or '').strip().splitlines()
+    return rc == 0, lines[-1] if lines else ''
 
 
 def current_entry(spack, scope, name):
@@ -166,6 +193,8 @@ def main():
         s3_access_token=dict(type='str', no_log=True),
         oci_username=dict(type='str'),
         oci_password=dict(type='str', no_log=True),
+        verify=dict(type='bool', default=False),
+        on_unreachable=dict(type='str', default='fail', choices=['fail', 'skip']),
     )
     argument_spec.update(SPACK_COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
@@ -191,15 +220,32 @@ def main():
                 raise SpackError('Spack %s does not support %s for mirror %s: upgrade Spack or leave them unset.'
                                  % (spack.version_string, ', '.join(missing), p['name']))
             wanted = desired(p)
-            changed_keys = differs(current, wanted)
-            if current is not None and changed_keys:
+            ok = True
+            if p['verify']:
+                ok, why = reachable(spack, p)
+                if not ok and p['on_unreachable'] == 'fail':
+                    raise SpackError('Mirror %s (%s) is unreachable: %s. Check the URL, endpoint and credentials, '
+                                     'or set on_unreachable=skip to deploy without it.' % (p['name'], p['url'], why))
+                if not ok:
+                    module.warn('Mirror %s (%s) is unreachable (%s): it is left out of the configuration, because '
+                                'Spack fails every concretization while an S3 mirror is down.' % (p['name'], p['url'], why))
+            if not ok:
+                wanted = None
+                changed_keys = ['unreachable'] if current is not None else []
+                if current is not None:
+                    cmds.append(remove)
+            else:
+                changed_keys = differs(current, wanted)
+            if ok and current is not None and changed_keys:
                 cmds.append(remove)
-            if changed_keys:
+            if ok and changed_keys:
                 cmds.append(add_args(p, version))
             result = dict(changed=bool(changed_keys), changed_keys=changed_keys if current is not None else [],
                           mirror=redacted(wanted if changed_keys else current))
+            if p['verify']:
+                result['reachable'] = ok
             if module._diff:
-                result['diff'] = dict(before=redacted(current) or {}, after=redacted(wanted))
+                result['diff'] = dict(before=redacted(current) or {}, after=redacted(wanted) or {})
         if not module.check_mode:
             for args in cmds:
                 spack.run(args, what='mirror %s' % p['name'])

@@ -12,7 +12,7 @@ STORED_S3 = """mirrors:
     url: s3://b/p
     access_pair:
     - a
-    - b
+    - sekrit
     endpoint_url: http://x
     binary: true
     source: false
@@ -20,7 +20,7 @@ STORED_S3 = """mirrors:
     signed: false
 """
 S3_ARGS = dict(name='cache', url='s3://b/p', type=['binary'], signed=False, s3_endpoint_url='http://x',
-               s3_access_key_id='a', s3_access_key_secret='b')
+               s3_access_key_id='a', s3_access_key_secret='sekrit')
 
 
 @pytest.fixture(autouse=True)
@@ -63,12 +63,12 @@ def test_s3_changed_endpoint_is_readded(capsys):
         (GET, 0, STORED_S3, ''),
         (['mirror', 'remove', '--scope', 'site', 'cache'], 0, '', ''),
         (['mirror', 'add', '--scope', 'site', '--type', 'binary', '--unsigned', '--s3-access-key-id', 'a',
-          '--s3-access-key-secret', 'b', '--s3-endpoint-url', 'http://y', 'cache', 's3://b/p'], 0, '', ''),
+          '--s3-access-key-secret', 'sekrit', '--s3-endpoint-url', 'http://y', 'cache', 's3://b/p'], 0, '', ''),
     ], diff=True, capsys=capsys)
     assert result['changed'] and result['changed_keys'] == ['endpoint_url']
     assert result['diff']['before']['endpoint_url'] == 'http://x'
     flat = ' '.join(' '.join(c) for c in result['cmd'])
-    assert '--s3-access-key-secret ********' in flat and ' b ' not in flat
+    assert '--s3-access-key-secret ********' in flat and 'sekrit' not in flat
 
 
 def test_absent(capsys):
@@ -96,3 +96,34 @@ def test_spack_error_is_actionable(capsys):
     assert rc == 1
     assert result['msg'].startswith('spack mirror add failed (rc=1) for mirror c: boom')
     assert result['rc'] == 1 and result['stderr'] == '==> Error: boom'
+
+
+DEAD = ('==> Error: Could not connect to the endpoint URL: "http://127.0.0.1:9/b/build_cache/index.json"\n')
+
+
+def test_unreachable_mirror_is_skipped_and_removed(capsys):
+    rc, result, calls = run(spack_mirror.main, dict(S3_ARGS, verify=True, on_unreachable='skip'), [
+        (GET, 0, STORED_S3, ''),
+        (['buildcache', 'list'], 3, '', DEAD),
+        (['mirror', 'remove', '--scope', 'site', 'cache'], 0, '', ''),
+    ], capsys=capsys)
+    assert rc == 0 and result['changed'] and result['reachable'] is False
+    assert 'is unreachable' in str(result['warnings'][0])
+    assert calls[1][3] == '-C', 'the probe runs with only this mirror configured'
+
+
+def test_unreachable_mirror_fails_by_default(capsys):
+    rc, result, calls = run(spack_mirror.main, dict(S3_ARGS, verify=True), [
+        (GET, 0, 'mirrors: {}\n', ''),
+        (['buildcache', 'list'], 3, '', DEAD),
+    ], capsys=capsys)
+    assert rc == 1 and 'is unreachable: ==> Error: Could not connect' in result['msg']
+
+
+def test_reachable_mirror_is_added(capsys):
+    rc, result, calls = run(spack_mirror.main, dict(name='local', url='file:///srv/c', verify=True), [
+        (GET, 0, 'mirrors: {}\n', ''),
+        (['buildcache', 'list'], 0, '', ''),
+        (['mirror', 'add', '--scope', 'site', 'local', 'file:///srv/c'], 0, '', ''),
+    ], capsys=capsys)
+    assert result['changed'] and result['reachable']
