@@ -22,7 +22,7 @@ description:
     or O(keyed_groups) takes effect without a refresh.
   - The config file name must end in C(ec2.yml) or C(ec2.yaml), for example C(wizard.ec2.yml).
 author:
-  - research.wizard developers
+  - research.wizard developers (@research-wizard)
 requirements:
   - boto3
   - botocore

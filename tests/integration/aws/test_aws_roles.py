@@ -45,7 +45,7 @@ def playbook(name, endpoint, extra_vars, check=False, env=None):
            "-e", json.dumps(dict({"aws_region": REGION, "aws_endpoint_url": endpoint}, **extra_vars))]
     if check:
         cmd.append("--check")
-    proc = subprocess.run(cmd, cwd=ROOT, env=env or aws_env(), stdout=subprocess.PIPE,
+    proc = subprocess.run(cmd, cwd=ROOT, env=env or aws_env(), stdout=subprocess.PIPE, check=False,
                           stderr=subprocess.STDOUT, universal_newlines=True, timeout=600)
     recap = dict((m.group(1), {"ok": int(m.group(2)), "changed": int(m.group(3)), "failed": int(m.group(5))})
                  for m in RECAP.finditer(proc.stdout))
@@ -164,6 +164,9 @@ def assert_security_group(endpoint, deployment):
     assert [r["CidrIp"] for r in rule["IpRanges"]] == [SSH_CIDR]
 
 
+# The scenarios are independent (one moto server each); with pytest-xdist,
+# `-n 3 --dist loadgroup` runs them side by side.
+@pytest.mark.xdist_group("aws_modules")
 def test_provision_modules_idempotent_inventory_teardown(tmp_path):
     with moto_server() as endpoint:
         deployment = "chem-mod"
@@ -211,7 +214,7 @@ def test_provision_modules_idempotent_inventory_teardown(tmp_path):
         config.write_text("plugin: research.wizard.ec2\nregions: [%s]\nendpoint_url: %s\n"
                           "compose:\n  ansible_user: wizard_ssh_user\n" % (REGION, endpoint))
         proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(config), "--list"], cwd=ROOT,
-                              env=aws_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              check=False, env=aws_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         listing = json.loads(proc.stdout)
@@ -232,6 +235,7 @@ def test_provision_modules_idempotent_inventory_teardown(tmp_path):
         assert not key.exists()
 
 
+@pytest.mark.xdist_group("aws_cloudformation")
 def test_cloudformation_spot_arm64(tmp_path):
     with moto_server() as endpoint:
         deployment = "chem-cfn"
@@ -295,6 +299,7 @@ def shared_moto():
         yield endpoint
 
 
+@pytest.mark.xdist_group("aws_errors")
 @pytest.mark.parametrize("case, overrides, env, message", ERRORS, ids=[e[0] for e in ERRORS])
 def test_errors_before_anything_is_created(tmp_path, shared_moto, case, overrides, env, message):
     environment = aws_env(**env)
