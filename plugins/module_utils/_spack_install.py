@@ -81,13 +81,16 @@ class InstallRun(object):
         with self._lock:
             sink.append(line.rstrip('\n'))
             for ev in self.parser.feed(line):
-                key = '%s-%s-%s' % (ev['package'], ev['version'], ev['hash'])
-                now = time.time()
-                first = self.started.setdefault(key, now)
-                if ev['event'] in ('installed', 'failed'):
-                    ev['seconds'] = round(now - first, 3) if ev.get('origin') not in ('already', 'external') else 0.0
-                self.writer.write(ev)
-                self._record(ev)
+                self._emit(ev)
+
+    def _emit(self, ev):
+        key = '%s-%s-%s' % (ev['package'], ev['version'], ev['hash'])
+        now = time.time()
+        first = self.started.setdefault(key, now)
+        if ev['event'] in ('installed', 'failed'):
+            ev['seconds'] = round(now - first, 3) if ev.get('origin') not in ('already', 'external') else 0.0
+        self.writer.write(ev)
+        self._record(ev)
 
     def _record(self, ev):
         if ev['event'] not in ('installed', 'failed', 'skipped'):
@@ -107,7 +110,11 @@ class InstallRun(object):
             t.start()
         for t in readers:
             t.join()
-        return proc.wait()
+        rc = proc.wait()
+        with self._lock:
+            for ev in self.parser.close():
+                self._emit(ev)
+        return rc
 
     def _pump(self, stream, sink):
         for line in iter(stream.readline, ''):

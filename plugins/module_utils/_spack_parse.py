@@ -103,6 +103,8 @@ class InstallOutputParser(object):
         self.index = {}              # nvh -> (index, total)
         self.prefix = {}             # nvh -> install prefix, from the "[+] PREFIX" line
         self.build_log = None        # last "See build log for details" path
+        self.pending = None          # (nvh, error) of a build failure not yet reported
+        self.failed_deps = set()     # nvh named as failed by "Skipping build of X since Y failed"
         self._want_log = False
         self.errors = []             # every "==> Error:" message
 
@@ -127,6 +129,7 @@ class InstallOutputParser(object):
             if line.strip():
                 self.build_log = line.strip()
                 self._want_log = False
+                return self._flush_pending()
             return []
         m = _INSTALLING.match(line)
         if m:
@@ -174,9 +177,15 @@ class InstallOutputParser(object):
             return []
         m = _SKIPPED.match(line)
         if m:
-            return self._event('skipped', m.group('nvh'), message=m.group('msg'))
+            # "Skipping build of X since Y failed": Y failed even if Spack named no package in its error.
+            # Spack may name Y's own error only later ("Failed to install Y due to ..."), or never.
+            failed = re.match(r'(\S+) failed', m.group('msg'))
+            if failed:
+                self.failed_deps.add(failed.group(1))
+            return self._flush_pending() + self._event('skipped', m.group('nvh'), message=m.group('msg'))
         m = _PKG_ERROR.match(line) or _FAILED_NAME.match(line)
         if m:
+            self.pending = None
             self.errors.append(line[len('==> Error: '):])
             nvh = m.groupdict().get('nvh') or self._by_name(m.groupdict().get('name'))
             if not nvh or self.state.get(nvh) in ('failed', 'installed', 'skipped'):
@@ -186,7 +195,29 @@ class InstallOutputParser(object):
         m = _ERROR.match(line)
         if m:
             self.errors.append(m.group('msg'))
+            # A bare error (e.g. "ProcessError: ...") while a package is being built is that package's
+            # failure; its build log path follows a few lines later.
+            if self.current and self.state.get(self.current) in ('queued', 'fetching', 'building', 'extracting'):
+                self.pending = (self.current, m.group('msg'))
         return []
+
+    def _flush_pending(self):
+        if not self.pending:
+            return []
+        nvh, msg = self.pending
+        self.pending = None
+        if self.state.get(nvh) in ('failed', 'installed', 'skipped'):
+            return []
+        return self._event('failed', nvh, message=msg, log=self.build_log if self.origin.get(nvh) != 'cache' else None)
+
+    def close(self):
+        """Events still owed when the output ends: failures only known from their dependents."""
+        events = self._flush_pending()
+        for nvh in sorted(self.failed_deps):
+            if self.state.get(nvh) not in (None, 'failed', 'installed', 'skipped'):
+                events += self._event('failed', nvh, message=self.errors[0] if self.errors else 'failed',
+                                      log=self.build_log if self.origin.get(nvh) != 'cache' else None)
+        return events
 
 
 _KINDS = (

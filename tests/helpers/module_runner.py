@@ -38,6 +38,9 @@ def run(module_main, args, expected, check_mode=False, diff=False, capsys=None, 
         args['_ansible_check_mode'] = True
     if diff:
         args['_ansible_diff'] = True
+    # Warnings are process-global in ansible-core (and go elsewhere once controller code has been
+    # imported by other tests): record what the module warns directly.
+    warned = []
     script = CommandScript(expected)
     real_access = __import__('os').access
 
@@ -47,8 +50,11 @@ def run(module_main, args, expected, check_mode=False, diff=False, capsys=None, 
     with patch_module_args(args), \
             mock.patch.object(basic.AnsibleModule, 'run_command', autospec=True, side_effect=script), \
             mock.patch('os.access', side_effect=access), \
+            mock.patch.object(basic.AnsibleModule, 'warn', autospec=True,
+                              side_effect=lambda module, msg: warned.append(msg)), \
             pytest.raises(SystemExit) as exc:
         module_main()
     result = json.loads(capsys.readouterr().out)
+    result['module_warnings'] = warned
     assert not script.expected, 'commands not run: %r' % (script.expected,)
     return exc.value.code, result, script.calls

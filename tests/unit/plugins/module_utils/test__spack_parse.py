@@ -161,3 +161,15 @@ def test_gpg_keys():
     keys = parse_gpg_keys(out('gpg-list-signing'))
     assert keys[-1]['fingerprint'] == 'BF46B2167C21658F73D976CEACF51A9C7A22F752'
     assert 'wizard@example.invalid' in keys[-1]['uids'][0]
+
+
+def test_env_build_failure_without_package_in_error():
+    """Spack may print only 'Error: ProcessError' for a failed build: the package being built failed."""
+    parser, events = parse_events('err-env-build')
+    events += parser.close()
+    state = final(events)
+    assert state['libtiny']['event'] == 'failed'
+    assert state['libtiny']['log'].endswith('spack-build-out.txt')
+    assert state['libtiny']['message'].startswith('ProcessError')
+    assert state['tinyapp']['event'] == state['tinycmake']['event'] == 'skipped'
+    assert [e['package'] for e in events if e['event'] == 'failed'] == ['libtiny']

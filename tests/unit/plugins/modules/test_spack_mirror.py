@@ -108,7 +108,7 @@ def test_unreachable_mirror_is_skipped_and_removed(capsys):
         (['mirror', 'remove', '--scope', 'site', 'cache'], 0, '', ''),
     ], capsys=capsys)
     assert rc == 0 and result['changed'] and result['reachable'] is False
-    assert 'is unreachable' in str(result['warnings'][0])
+    assert 'is unreachable' in result['module_warnings'][0]
     assert calls[1][3] == '-C', 'the probe runs with only this mirror configured'
 
 
