@@ -239,8 +239,11 @@ def test_provision_modules_idempotent_inventory_teardown(tmp_path):
 def test_cloudformation_spot_arm64(tmp_path):
     with moto_server() as endpoint:
         deployment = "chem-cfn"
+        # The lab's own key pair: used as it is, never retagged, kept by the teardown.
+        client("ec2", endpoint).create_key_pair(KeyName="lab-key")
         values = base_vars(tmp_path, deployment, wizard_aws_method="cloudformation", wizard_spot=True,
-                           wizard_instance_type="r7g.large", wizard_architecture="arm64", wizard_dashboard=True)
+                           wizard_instance_type="r7g.large", wizard_architecture="aarch64", wizard_dashboard=True,
+                           wizard_key_name="lab-key")
         bucket = values["wizard_cache_bucket"]
 
         ok(playbook("aws_provision.yml", endpoint, values))
@@ -258,7 +261,9 @@ def test_cloudformation_spot_arm64(tmp_path):
                         "RestrictPublicBuckets: true", "aws:SecureTransport"):
             assert setting in template
         assert_cache_policy(endpoint, "research-wizard-chem-cfn", bucket, "spack/cache", write=True)
-        assert_instance(endpoint, deployment, "r7g.large", "arm64", 40)
+        instance = assert_instance(endpoint, deployment, "r7g.large", "arm64", 40)
+        assert instance["KeyName"] == "lab-key"
+        assert not (tmp_path / "keys").exists()
         assert_security_group(endpoint, deployment)
         [template] = client("ec2", endpoint).describe_launch_template_versions(
             LaunchTemplateName="research-wizard-chem-cfn")["LaunchTemplateVersions"]
@@ -278,7 +283,9 @@ def test_cloudformation_spot_arm64(tmp_path):
 
         ok(playbook("aws_teardown.yml", endpoint,
                     dict(values, wizard_teardown_bucket=True, wizard_teardown_bucket_force=True)))
-        assert leftovers(endpoint) == NOTHING
+        assert leftovers(endpoint) == dict(NOTHING, key_pairs=["lab-key"])
+        [lab_key] = client("ec2", endpoint).describe_key_pairs()["KeyPairs"]
+        assert not lab_key.get("Tags")
 
 
 ERRORS = [
