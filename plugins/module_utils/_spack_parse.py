@@ -332,13 +332,17 @@ _UID = re.compile(r'^uid\s+(?:\[[^\]]*\]\s+)?(?P<uid>.+)$')
 
 def parse_gpg_keys(text):
     """`spack gpg list [--signing]` (gpg --list-keys output) -> [{'fingerprint', 'uids': [...]}]."""
-    keys = []
+    keys, current = [], None
     for line in (text or '').splitlines():
         m = _FPR.match(line)
         if m:
-            keys.append({'fingerprint': m.group(1), 'uids': []})
+            # `--signing` lists each key twice (its pub and its sec part): one entry per fingerprint.
+            current = next((k for k in keys if k['fingerprint'] == m.group(1)), None)
+            if current is None:
+                current = {'fingerprint': m.group(1), 'uids': []}
+                keys.append(current)
             continue
         m = _UID.match(line)
-        if m and keys:
-            keys[-1]['uids'].append(m.group('uid').strip())
+        if m and current is not None and m.group('uid').strip() not in current['uids']:
+            current['uids'].append(m.group('uid').strip())
     return keys

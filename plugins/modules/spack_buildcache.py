@@ -155,10 +155,16 @@ missing:
   returned: action=push in check mode
   type: list
   elements: dict
-keys:
-  description: Signing keys (fingerprint, user ids) and trusted keys after the run.
+signing_keys:
+  description: Signing keys after the run, each with C(fingerprint) and C(uids).
   returned: action=keys
-  type: dict
+  type: list
+  elements: dict
+trusted_keys:
+  description: Fingerprints of the trusted keys after the run.
+  returned: action=keys
+  type: list
+  elements: str
 cmd:
   description: The Spack commands run (or that would run in check mode).
   returned: always
@@ -260,10 +266,10 @@ def keys(module, spack):
     p = module.params
     cmds, changed = [], False
 
-    def run(args, **kw):
-        cmds.append(redact(spack.command(args, **kw)))
+    def run(args, what=None):
+        cmds.append(redact(spack.command(args)))
         if not module.check_mode:
-            spack.run(args, **kw)
+            spack.run(args, what=what)
 
     signing = _fingerprints(spack, '--signing')
     if p['create_key']:
@@ -288,8 +294,9 @@ def keys(module, spack):
             shutil.rmtree(scratch, ignore_errors=True)
     if p['publish_key']:
         with single_mirror_scope(mirror_entry(spack, p['mirror'])) as scope:
-            rc, out, err = spack.run(['buildcache', 'keys'], scope_dirs=[scope], check=False)
-        published = out + err
+            # --force: list what the mirror has now, not what an earlier run cached.
+            rc, out, err = spack.run(['buildcache', 'keys', '--force'], scope_dirs=[scope], check=False)
+        published = _fetched_fingerprints(out + err)
         unpublished = [k['fingerprint'] for k in signing if k['fingerprint'] not in published]
         if unpublished:
             target = ['--mirror-url', p['mirror']] if _is_url(p['mirror']) else ['--mirror-name', p['mirror']]
@@ -302,14 +309,14 @@ def keys(module, spack):
             changed = True
     if p['trust_from_mirrors']:
         if module.check_mode:
-            rc, out, err = spack.run(['buildcache', 'keys'], check=False)
+            rc, out, err = spack.run(['buildcache', 'keys', '--force'], check=False)
             changed = changed or any(f not in trusted for f in _fetched_fingerprints(out + err))
         else:
             run(['buildcache', 'keys', '--install', '--trust'])
             after = set(k['fingerprint'] for k in _fingerprints(spack, '--trusted'))
             changed = changed or bool(after - trusted)
             trusted = after
-    return dict(changed=changed, cmd=cmds, keys=dict(signing=signing, trusted=sorted(trusted)))
+    return dict(changed=changed, cmd=cmds, signing_keys=signing, trusted_keys=sorted(trusted))
 
 
 def _fetched_fingerprints(text):

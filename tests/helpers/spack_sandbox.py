@@ -7,6 +7,7 @@ source mirror.
 """
 import os
 import shutil
+import subprocess
 
 import pytest
 import yaml
@@ -58,3 +59,34 @@ def real_spack_root():
 needs_spack = pytest.mark.skipif(real_spack_root() is None,
                                  reason="no real Spack at $SPACK_ROOT (default /opt/spack); see ../shared/spack/README.md")
 needs_patchelf = pytest.mark.skipif(shutil.which("patchelf") is None, reason="patchelf not on PATH (needed to relocate cached binaries)")
+
+
+def make_spack_tarball(spack_root, tarball):
+    """An air-gapped Spack source: the real Spack's files without git history, installs or site config."""
+    parent, name = os.path.split(spack_root.rstrip('/'))
+    subprocess.run(['tar', '-C', parent, '-cf', tarball,
+                    '--exclude=%s/.git' % name, '--exclude=%s/opt' % name,
+                    '--exclude=%s/var/spack/cache' % name, '--exclude=%s/var/spack/environments' % name,
+                    '--no-wildcards-match-slash', '--exclude=%s/etc/spack/*.yaml' % name,
+                    '--wildcards-match-slash', '--exclude=__pycache__', name], check=True)
+    return tarball
+
+
+def deploy_vars(base, tarball, domain='selftest'):
+    """deploy.yml variables for a self-contained site under `base` (Spack from `tarball`)."""
+    os.makedirs(os.path.join(base, 'user'), exist_ok=True)
+    return {
+        'domain': domain,
+        'spack_root': os.path.join(base, 'spack'),
+        'spack_venv': os.path.join(base, 'spack-venv'),
+        'spack_source': 'local',
+        'spack_local_source': tarball,
+        'spack_install_prereqs': False,
+        'spack_profile_script': '',
+        'spack_extra_env_vars': {'SPACK_USER_CONFIG_PATH': os.path.join(base, 'user'),
+                                 'SPACK_USER_CACHE_PATH': os.path.join(base, 'user-cache'),
+                                 'SPACK_GNUPGHOME': os.path.join(base, 'gpg')},
+        'binary_cache_local_path': os.path.join(base, 'cache'),
+        'domain_pack_data_dir': os.path.join(base, 'data'),
+        'domain_pack_poll_delay': 1,
+    }

@@ -159,6 +159,7 @@ def test_spec_install_status_missing():
 
 def test_gpg_keys():
     keys = parse_gpg_keys(out('gpg-list-signing'))
+    assert len(keys) == 1, 'pub and sec parts of one key are one key'
     assert keys[-1]['fingerprint'] == 'BF46B2167C21658F73D976CEACF51A9C7A22F752'
     assert 'wizard@example.invalid' in keys[-1]['uids'][0]
 

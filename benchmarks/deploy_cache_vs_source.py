@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Side-by-side timings of deployments, printed as ratios (issue 4, section 7).
+
+  .venv/bin/python benchmarks/deploy_cache_vs_source.py [--workdir DIR] [--realstack]
+
+1. deploy.yml from source into a fresh install root, then from the cache into another fresh root:
+   `source_s cache_s ratio` (whole playbook runs, Spack setup excluded: it is done once beforehand).
+2. The spack_install module against raw `spack -e ENV install`, same work (cache-only into a fresh
+   root each): `module_s raw_s ratio` (target: module <= 1.1 x raw + 1 s).
+3. A no-op re-deploy, and a no-op spack_install, against raw `spack -e ENV install` on the installed
+   env: ratios (target 1.5 x).
+
+--realstack deploys ten real Spack packages (numpy, netlib-lapack, ...) instead of the selftest pack:
+it needs gfortran and the offline source mirror of ../shared/spack/realstack (built with its
+make-source-mirror.sh against the benchmark's own Spack); from source it takes ~9 minutes on 2 cores.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+from helpers.spack_sandbox import deploy_vars, make_spack_tarball, real_spack_root  # noqa: E402
+
+BIN = os.path.dirname(sys.executable)
+REALSTACK = os.path.join(ROOT, '..', 'shared', 'spack', 'realstack')
+
+
+def env():
+    e = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), WIZARD_PROGRESS_REPORTS='false')
+    e.pop('SPACK_DISABLE_LOCAL_CONFIG', None)
+    return e
+
+
+def timed(cmd, **kw):
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
+    seconds = time.monotonic() - t0
+    if proc.returncode != 0:
+        sys.exit('failed (%s): %s\n%s\n%s' % (proc.returncode, ' '.join(cmd[:3]), proc.stdout[-3000:], proc.stderr[-2000:]))
+    return seconds, proc
+
+
+def deploy(dvars, **extra):
+    return timed([os.path.join(BIN, 'ansible-playbook'), 'playbooks/deploy.yml', '-e', json.dumps(dict(dvars, **extra))],
+                 cwd=ROOT, env=env())
+
+
+def spack_env(dvars):
+    e = dict(os.environ, SPACK_PYTHON=dvars['spack_venv'] + '/bin/python', **dvars['spack_extra_env_vars'])
+    e.pop('SPACK_DISABLE_LOCAL_CONFIG', None)
+    return e
+
+
+def realstack_pack(work):
+    """A pack file for the realstack environment, in a domains folder of its own."""
+    import yaml
+    with open(os.path.join(REALSTACK, 'realstack.yaml')) as f:
+        manifest = yaml.safe_load(f)['spack']
+    domains = os.path.join(work, 'domains')
+    os.makedirs(domains, exist_ok=True)
+    shutil.copy(os.path.join(ROOT, 'domains', 'schema.json'), domains)
+    with open(os.path.join(ROOT, 'domains', 'selftest.yml')) as f:
+        pack = yaml.safe_load(f)
+    pack.update(name='realstack', title='Realstack benchmark', description='Ten real Spack packages that build offline.',
+                specs={'stack': [s for s in manifest['specs']]}, target='x86_64_v3', repos=[], source_mirrors=[])
+    pack['concretizer'] = {'unify': True}
+    with open(os.path.join(domains, 'realstack.yml'), 'w') as f:
+        yaml.safe_dump(pack, f)
+    env_config = dict((k, v) for k, v in manifest.items() if k not in ('specs', 'view', 'concretizer'))
+    env_config['concretizer'] = {'reuse': False}
+    return domains, env_config
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--workdir', default=None)
+    ap.add_argument('--realstack', action='store_true')
+    args = ap.parse_args()
+    src = real_spack_root()
+    if src is None:
+        sys.exit('no Spack at $SPACK_ROOT (default /opt/spack)')
+    work = args.workdir or tempfile.mkdtemp(prefix='wizard-bench-')
+    os.makedirs(work, exist_ok=True)
+    tarball = make_spack_tarball(src, os.path.join(work, 'spack-src.tar'))
+    dvars = deploy_vars(work, tarball)
+    env_name = 'selftest'
+    if args.realstack:
+        env_name = 'realstack'
+        domains, env_config = realstack_pack(work)
+        dvars.update(domain='realstack', domain_pack_domains_dir=domains, domain_pack_env_config=env_config)
+    spack = os.path.join(dvars['spack_root'], 'bin', 'spack')
+
+    # Spack itself, once, outside the timings (realstack's pack cannot concretize before its source
+    # mirror exists, so only the spack role runs here).
+    setup = os.path.join(work, 'setup.yml')
+    with open(setup, 'w') as f:
+        json.dump([{'name': 'Spack', 'hosts': 'localhost', 'gather_facts': True, 'vars': dvars,
+                    'roles': [{'role': 'research.wizard.spack'}]}], f)
+    deploy_setup, _ = timed([os.path.join(BIN, 'ansible-playbook'), setup], cwd=ROOT, env=env())
+    if args.realstack:
+        e = spack_env(dvars)
+        e['PATH'] = os.path.dirname(spack) + os.pathsep + e['PATH']
+        timed(['bash', os.path.join(REALSTACK, 'make-source-mirror.sh'), os.path.join(work, 'realstack')], env=e)
+
+    store = lambda name: os.path.join(work, 'store-' + name)  # noqa: E731
+    source_s, _ = deploy(dvars, spack_install_tree=store('source'), domain_pack_use_buildcache='never')
+    cache_s, _ = deploy(dvars, spack_install_tree=store('cache'), domain_pack_use_buildcache='only')
+    with open(os.path.join(dvars['domain_pack_data_dir'], 'deployments', env_name + '.json')) as f:
+        summary = json.load(f)
+    assert summary['counts']['source'] == 0 and summary['counts']['cache'] > 0, summary['counts']
+
+    # The install step alone: module vs raw Spack, cache-only into fresh roots.
+    module_s, _ = timed([os.path.join(BIN, 'ansible'), 'localhost', '-m', 'research.wizard.spack_install',
+                         '-a', '{"env": "%s", "use_buildcache": "only", "spack_root": "%s", "spack_config": ["config:install_tree:root:%s"], "spack_env_vars": %s}'
+                         % (env_name, dvars['spack_root'], store('module'), json.dumps(spack_env_vars(dvars)))],
+                        cwd=ROOT, env=env())
+    raw_s, _ = timed([spack, '-c', 'config:install_tree:root:' + store('raw'), '-e', env_name, 'install',
+                      '--use-buildcache', 'only'], env=spack_env(dvars))
+
+    # No-op: everything installed.
+    noop_deploy_s, _ = deploy(dvars, spack_install_tree=store('cache'), domain_pack_use_buildcache='only')
+    noop_module_s, _ = timed([os.path.join(BIN, 'ansible'), 'localhost', '-m', 'research.wizard.spack_install',
+                              '-a', '{"env": "%s", "spack_root": "%s", "spack_config": ["config:install_tree:root:%s"], "spack_env_vars": %s}'
+                              % (env_name, dvars['spack_root'], store('cache'), json.dumps(spack_env_vars(dvars)))],
+                             cwd=ROOT, env=env())
+    noop_raw_s, _ = timed([spack, '-c', 'config:install_tree:root:' + store('cache'), '-e', env_name, 'install'],
+                          env=spack_env(dvars))
+
+    print('pack=%s packages=%d spack_setup_s=%.1f' % (env_name, len(summary['packages']), deploy_setup))
+    print('deploy: source_s=%.1f cache_s=%.1f ratio=%.1f (target >= 100)' % (source_s, cache_s, source_s / cache_s))
+    print('install step: module_s=%.2f raw_s=%.2f ratio=%.2f (target module <= 1.1 x raw + 1 s: %s)' % (
+        module_s, raw_s, module_s / raw_s, 'met' if module_s <= 1.1 * raw_s + 1 else 'NOT met'))
+    print('no-op: deploy_s=%.2f module_s=%.2f raw_s=%.2f deploy_ratio=%.1f module_ratio=%.2f (target 1.5)' % (
+        noop_deploy_s, noop_module_s, noop_raw_s, noop_deploy_s / noop_raw_s, noop_module_s / noop_raw_s))
+
+
+def spack_env_vars(dvars):
+    return dict(SPACK_PYTHON=dvars['spack_venv'] + '/bin/python', **dvars['spack_extra_env_vars'])
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,135 @@
+"""deploy.yml / status.yml / teardown.yml end to end: a Spack installed by the spack role from a local
+tarball of the real Spack, the selftest pack built, pushed to a cache (local folder, then S3 on
+moto), installed again into fresh install roots from the cache only, an install killed midway and
+resumed, and a teardown that leaves no environment."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+
+from helpers.ansible import ROOT, explain, recap, run_playbook
+from helpers.spack_sandbox import deploy_vars, make_spack_tarball, real_spack_root
+
+pytestmark = pytest.mark.skipif(real_spack_root() is None,
+                                reason='no real Spack at $SPACK_ROOT (default /opt/spack); see ../shared/spack/README.md')
+
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory):
+    """Paths of one deployment site and the vars every run passes (spack from a local tarball)."""
+    base = str(tmp_path_factory.mktemp('site'))
+    tarball = make_spack_tarball(real_spack_root(), os.path.join(base, 'spack-src.tar'))
+    return {'base': base, 'vars': deploy_vars(base, tarball)}
+
+
+ENV = {'SPACK_DISABLE_LOCAL_CONFIG': None, 'WIZARD_PROGRESS_REPORTS': 'false'}
+
+
+def deploy(site, **extra):
+    proc = run_playbook('playbooks/deploy.yml', dict(site['vars'], **extra), env=ENV)
+    assert proc.returncode == 0, explain(proc)
+    with open(os.path.join(site['base'], 'data', 'deployments', 'selftest.json')) as f:
+        return proc, json.load(f)
+
+
+def non_external(summary):
+    return [p for p in summary['packages'] if p['origin'] != 'external']
+
+
+def test_local_cache_round_trip(site):
+    proc, first = deploy(site)
+    assert first['rc'] == 0
+    assert first['counts']['source'] == 4 and first['pushed'] == 4, first
+    assert 'selftest' in proc.stdout and 'built' in proc.stdout
+
+    # A fresh install root: everything from the cache, nothing built.
+    store2 = os.path.join(site['base'], 'store2')
+    proc, second = deploy(site, spack_install_tree=store2, domain_pack_use_buildcache='only')
+    assert second['counts']['source'] == 0 and second['counts']['cache'] == 4
+    assert all(p['origin'] == 'cache' for p in non_external(second)), second['packages']
+    assert os.path.isdir(store2)
+
+    # Nothing left to do: changed=0.
+    proc, third = deploy(site, spack_install_tree=store2, domain_pack_use_buildcache='only')
+    assert recap(proc.stdout)['localhost']['changed'] == 0, explain(proc)
+    assert third['counts']['already'] == 4
+
+
+def test_killed_install_resumes(site):
+    store = os.path.join(site['base'], 'store-kill')
+    extra = dict(spack_install_tree=store, domain_pack_use_buildcache='never')
+    progress = os.path.join(site['base'], 'data', 'progress', 'selftest.jsonl')
+    cmd_vars = json.dumps(dict(site['vars'], **extra))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'))
+    env.pop('SPACK_DISABLE_LOCAL_CONFIG', None)
+    play = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), 'playbooks/deploy.yml',
+                             '-e', cmd_vars], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    # Wait until the first package has been built, then kill the install (module and Spack) midway.
+    deadline = time.time() + 600
+    pid = None
+    while time.time() < deadline:
+        events = []
+        if os.path.exists(progress):
+            with open(progress) as f:
+                events = [json.loads(l) for l in f if l.endswith('\n')]
+        if any(e['event'] == 'installed' and e.get('origin') == 'source' for e in events):
+            pid = events[0]['pid']
+            break
+        time.sleep(0.2)
+    assert pid, 'the install never got going'
+    subprocess.run(['pkill', '-KILL', '-P', str(pid)], check=False)
+    os.kill(pid, signal.SIGKILL)
+    os.killpg(play.pid, signal.SIGKILL)
+    play.wait()
+    done_before = [e for e in events if e['event'] == 'installed' and e.get('origin') == 'source']
+
+    proc, resumed = deploy(site, **extra)
+    assert resumed['rc'] == 0
+    assert resumed['counts']['already'] >= len(done_before) >= 1
+    assert resumed['counts']['already'] + resumed['counts']['source'] == 4, resumed['counts']
+
+
+def test_status_and_teardown(site):
+    proc = run_playbook('playbooks/status.yml', dict(site['vars']), env=ENV)
+    assert proc.returncode == 0, explain(proc)
+    assert '"selftest"' in proc.stdout and '"missing": 0' in proc.stdout, proc.stdout
+    assert '"wizard-cache": true' in proc.stdout, proc.stdout
+    assert '"last_deploy"' in proc.stdout and '"cache_hit_rate"' in proc.stdout
+
+    proc = run_playbook('playbooks/teardown.yml', dict(site['vars']), env=ENV)
+    assert proc.returncode == 0, explain(proc)
+    assert not os.path.exists(os.path.join(site['vars']['spack_root'], 'var', 'spack', 'environments', 'selftest'))
+    assert not os.path.exists(os.path.join(site['base'], 'data', 'deployments', 'selftest.json'))
+    proc = run_playbook('playbooks/teardown.yml', dict(site['vars']), env=ENV)
+    assert proc.returncode == 0 and recap(proc.stdout)['localhost']['changed'] == 0, explain(proc)
+
+
+def test_s3_cache_round_trip(site, moto_endpoint):
+    boto3.client('s3', endpoint_url=moto_endpoint, region_name='us-east-1', aws_access_key_id='testing',
+                 aws_secret_access_key='testing').create_bucket(Bucket='wizard-it')
+    s3 = dict(cache='s3', binary_cache_s3_bucket='wizard-it', binary_cache_s3_endpoint_url=moto_endpoint,
+              binary_cache_s3_access_key_id='testing', binary_cache_s3_access_key_secret='testing')
+    # Built from source into a fresh root, pushed signed to S3 ...
+    proc, built = deploy(site, spack_install_tree=os.path.join(site['base'], 'store-s3-build'), **s3)
+    assert built['counts']['source'] == 4 and built['pushed'] == 4, built
+    # ... and installed from S3 only into another fresh root, signatures verified.
+    proc, cached = deploy(site, spack_install_tree=os.path.join(site['base'], 'store-s3'),
+                          domain_pack_use_buildcache='only', **s3)
+    assert cached['counts']['cache'] == 4 and cached['counts']['source'] == 0
+    assert all(p['origin'] == 'cache' for p in non_external(cached))
+    assert 'testing' not in proc.stdout.replace('wizard-it', '')
+
+
+def test_unreachable_s3_cache_is_skipped(site):
+    # A dead S3 endpoint must not break the deployment: warned about and left out.
+    proc, summary = deploy(site, cache='s3', binary_cache_s3_bucket='nobody', binary_cache_s3_endpoint_url='http://127.0.0.1:9',
+                           binary_cache_s3_access_key_id='testing', binary_cache_s3_access_key_secret='testing',
+                           spack_install_tree=os.path.join(site['base'], 'store2'), domain_pack_use_buildcache='auto')
+    assert 'is unreachable' in proc.stdout + proc.stderr
+    assert summary['rc'] == 0 and summary['cache'] == ''
