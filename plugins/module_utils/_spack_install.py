@@ -36,7 +36,8 @@ def install_args(use_buildcache='auto', jobs=None, fail_fast=False, check_signat
 
 
 class ProgressWriter(object):
-    """Appends events (docs/progress-events.md) to a JSON-lines file, one flushed line each."""
+    """Writes events (docs/progress-events.md) to a JSON-lines file, one flushed line each; the file
+    holds one install run, so it is emptied when the run starts."""
 
     def __init__(self, path):
         self.path = path
@@ -46,7 +47,7 @@ class ProgressWriter(object):
             directory = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(directory):
                 os.makedirs(directory)
-            self._fh = open(path, 'a')
+            self._fh = open(path, 'w')
         self._lock = threading.Lock()
 
     def write(self, event):

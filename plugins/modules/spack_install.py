@@ -13,7 +13,7 @@ version_added: 0.1.0
 description:
   - Runs ONE C(spack install) for a whole environment (or the given specs), so Spack's own parallelism
     and locking apply, and follows its output line by line.
-  - With O(progress_file), appends one JSON line per package state change (queued, fetching, building,
+  - With O(progress_file), writes one JSON line per package state change (queued, fetching, building,
     extracting, installed, failed, skipped) while Spack runs. Start it with C(async) and C(poll=0) and
     poll M(research.wizard.spack_install_status) to see progress live (see EXAMPLES).
   - Returns per-package results with their origin (binary cache, built from source, already installed,
@@ -79,8 +79,8 @@ options:
     default: 5
   progress_file:
     description:
-      - JSON-lines file to append progress events to (format in the collection's C(docs/progress-events.md)).
-      - Its directory is created when missing.
+      - JSON-lines file to write progress events to (format in the collection's C(docs/progress-events.md)).
+      - It is emptied when the install starts; its directory is created when missing.
     type: path
 notes:
   - Spack prints its progress as text; the lines this module understands are listed in the collection's
