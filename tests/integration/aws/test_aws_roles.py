@@ -4,7 +4,8 @@
 """The AWS half end to end: real ansible-playbook / ansible-inventory runs against moto in server mode.
 
 provision (check mode) -> provision -> read back -> provision again (changed=0) -> inventory plugin
--> teardown -> nothing left; the same through CloudFormation; and the errors that must come before
+-> teardown -> nothing left (spot, arm64, dashboard included); the CloudFormation method of
+aws_infrastructure (apply, changed=0, bucket kept unless forced); and the errors that must come before
 anything is created. Each scenario has its own fresh moto server, so they may run in parallel
 (pytest -n 3).
 """
@@ -41,7 +42,8 @@ def aws_env(**extra):
 
 
 def playbook(name, endpoint, extra_vars, check=False, env=None):
-    cmd = [os.path.join(BIN, "ansible-playbook"), "playbooks/%s" % name,
+    path = name if "/" in name else "playbooks/%s" % name
+    cmd = [os.path.join(BIN, "ansible-playbook"), path,
            "-e", json.dumps(dict({"aws_region": REGION, "aws_endpoint_url": endpoint}, **extra_vars))]
     if check:
         cmd.append("--check")
@@ -170,7 +172,9 @@ def assert_security_group(endpoint, deployment):
 def test_provision_modules_idempotent_inventory_teardown(tmp_path):
     with moto_server() as endpoint:
         deployment = "chem-mod"
-        values = base_vars(tmp_path, deployment, wizard_cache_access="read", wizard_cache_versioning=True)
+        values = base_vars(tmp_path, deployment, wizard_cache_access="read", wizard_cache_versioning=True,
+                           wizard_spot=True, wizard_instance_type="r7g.large", wizard_architecture="aarch64",
+                           wizard_dashboard=True)
         bucket = values["wizard_cache_bucket"]
 
         # Check mode: lists what would be created, creates nothing.
@@ -194,7 +198,13 @@ def test_provision_modules_idempotent_inventory_teardown(tmp_path):
         [rule] = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
         assert rule["Expiration"]["Days"] == 180 and rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
         assert_cache_policy(endpoint, "research-wizard-chem-mod", bucket, "spack/cache", write=False)
-        instance = assert_instance(endpoint, deployment, "c7i.large", "x86_64", 40)
+        instance = assert_instance(endpoint, deployment, "r7g.large", "arm64", 40)
+        assert instance["KeyName"] == "research-wizard-chem-mod"
+        [template] = client("ec2", endpoint).describe_launch_template_versions(
+            LaunchTemplateName="research-wizard-chem-mod")["LaunchTemplateVersions"]
+        assert template["LaunchTemplateData"]["InstanceMarketOptions"]["MarketType"] == "spot"
+        assert [d["DashboardName"] for d in client("cloudwatch", endpoint).list_dashboards()["DashboardEntries"]] == \
+            ["research-wizard-chem-mod"]
         assert_security_group(endpoint, deployment)
         key = tmp_path / "keys" / "chem-mod.pem"
         assert stat.S_IMODE(key.stat().st_mode) == 0o600 and "PRIVATE KEY" in key.read_text()
@@ -221,6 +231,7 @@ def test_provision_modules_idempotent_inventory_teardown(tmp_path):
         assert listing["wizard_domain_chemistry"]["hosts"] == ["research-wizard-chem-mod"]
         assert listing["wizard_deployment_chem_mod"]["hosts"] == ["research-wizard-chem-mod"]
         assert listing["wizard_size_small"]["hosts"] == ["research-wizard-chem-mod"]
+        assert listing["wizard_type_r7g_large"]["hosts"] == ["research-wizard-chem-mod"]
         hostvars = unsafe(listing["_meta"]["hostvars"]["research-wizard-chem-mod"])
         assert hostvars["wizard_instance_id"] == instance["InstanceId"]
         assert hostvars["wizard_domain"] == "chemistry" and hostvars["wizard_deployment"] == deployment
@@ -235,57 +246,56 @@ def test_provision_modules_idempotent_inventory_teardown(tmp_path):
         assert not key.exists()
 
 
+CFN_PLAYBOOK = "tests/integration/aws/cfn_infrastructure.yml"
+
+
 @pytest.mark.xdist_group("aws_cloudformation")
-def test_cloudformation_spot_arm64(tmp_path):
+def test_cloudformation_infrastructure(tmp_path):
+    """The CloudFormation method of aws_infrastructure: stacks, idempotence, bucket kept unless forced."""
     with moto_server() as endpoint:
-        deployment = "chem-cfn"
+        bucket = "wizard-cache-chem-cfn"
         # The lab's own key pair: used as it is, never retagged, kept by the teardown.
         client("ec2", endpoint).create_key_pair(KeyName="lab-key")
-        values = base_vars(tmp_path, deployment, wizard_aws_method="cloudformation", wizard_spot=True,
-                           wizard_instance_type="r7g.large", wizard_architecture="aarch64", wizard_dashboard=True,
-                           wizard_key_name="lab-key")
-        bucket = values["wizard_cache_bucket"]
+        values = {
+            "aws_infrastructure_region": REGION, "aws_infrastructure_endpoint_url": endpoint,
+            "aws_infrastructure_domain": "chemistry", "aws_infrastructure_deployment": "chem-cfn",
+            "aws_infrastructure_bucket": bucket, "aws_infrastructure_prefix": "spack/cache",
+            "aws_infrastructure_ssh_cidr": SSH_CIDR, "aws_infrastructure_key_name": "lab-key",
+            # moto treats any bucket-policy Condition as a deny.
+            "aws_infrastructure_bucket_tls_policy": False,
+        }
 
-        ok(playbook("aws_provision.yml", endpoint, values))
+        assert ok(playbook(CFN_PLAYBOOK, endpoint, values))["changed"] > 0
         cfn = client("cloudformation", endpoint)
         stacks = dict((s["StackName"], s["StackStatus"]) for s in cfn.describe_stacks()["Stacks"])
         assert stacks == {"research-wizard-cache-%s" % bucket: "CREATE_COMPLETE",
-                          "research-wizard-chem-cfn": "CREATE_COMPLETE",
-                          "research-wizard-chem-cfn-dashboard": "CREATE_COMPLETE"}
+                          "research-wizard-chem-cfn": "CREATE_COMPLETE"}
         s3 = client("s3", endpoint)
         encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
         assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
         # moto's CloudFormation ignores PublicAccessBlockConfiguration; check the template declares it.
         template = cfn.get_template(StackName="research-wizard-cache-%s" % bucket)["TemplateBody"]
         for setting in ("BlockPublicAcls: true", "IgnorePublicAcls: true", "BlockPublicPolicy: true",
-                        "RestrictPublicBuckets: true", "aws:SecureTransport"):
+                        "RestrictPublicBuckets: true", "aws:SecureTransport", "DeletionPolicy: Retain"):
             assert setting in template
         assert_cache_policy(endpoint, "research-wizard-chem-cfn", bucket, "spack/cache", write=True)
-        instance = assert_instance(endpoint, deployment, "r7g.large", "arm64", 40)
-        assert instance["KeyName"] == "lab-key"
-        assert not (tmp_path / "keys").exists()
-        assert_security_group(endpoint, deployment)
-        [template] = client("ec2", endpoint).describe_launch_template_versions(
-            LaunchTemplateName="research-wizard-chem-cfn")["LaunchTemplateVersions"]
-        assert template["LaunchTemplateData"]["InstanceMarketOptions"]["MarketType"] == "spot"
-        assert client("cloudwatch", endpoint).list_dashboards()["DashboardEntries"][0]["DashboardName"] == \
-            "research-wizard-chem-cfn"
+        assert_security_group(endpoint, "chem-cfn")
+        assert leftovers(endpoint)["instance_profiles"] == ["research-wizard-chem-cfn"]
+        [lab_key] = client("ec2", endpoint).describe_key_pairs()["KeyPairs"]
+        assert not lab_key.get("Tags")
 
-        rc, out, recap = playbook("aws_provision.yml", endpoint, values)
+        rc, out, recap = playbook(CFN_PLAYBOOK, endpoint, values)
         assert ok((rc, out, recap))["changed"] == 0, out[-6000:]
 
         # A bucket that holds cached binaries is kept unless forced.
         s3.put_object(Bucket=bucket, Key="spack/cache/build_cache/index.json", Body=b"{}")
-        rc, out, recap = playbook("aws_teardown.yml", endpoint, dict(values, wizard_teardown_bucket=True))
+        absent = dict(values, aws_infrastructure_state="absent", aws_infrastructure_bucket_delete=True)
+        rc, out, recap = playbook(CFN_PLAYBOOK, endpoint, absent)
         assert rc != 0 and "still holds cached binaries" in out and "wizard_teardown_bucket_force=true" in out
         assert leftovers(endpoint)["buckets"] == [bucket]
-        assert leftovers(endpoint)["instances"] == []
 
-        ok(playbook("aws_teardown.yml", endpoint,
-                    dict(values, wizard_teardown_bucket=True, wizard_teardown_bucket_force=True)))
+        ok(playbook(CFN_PLAYBOOK, endpoint, dict(absent, aws_infrastructure_bucket_force=True)))
         assert leftovers(endpoint) == dict(NOTHING, key_pairs=["lab-key"])
-        [lab_key] = client("ec2", endpoint).describe_key_pairs()["KeyPairs"]
-        assert not lab_key.get("Tags")
 
 
 ERRORS = [
