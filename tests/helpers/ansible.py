@@ -1,6 +1,7 @@
 """Run real ansible-playbook from the checkout, the way a user does."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -29,14 +30,11 @@ def run_playbook(playbook, extra_vars=None, env=None, check=False, diff=False, t
 
 def recap(stdout):
     """{'host': {'ok': n, 'changed': n, 'failed': n, ...}} from the PLAY RECAP."""
-    out, on = {}, False
+    out = {}
     for line in stdout.splitlines():
-        if line.startswith('PLAY RECAP'):
-            on = True
-            continue
-        if on and ':' in line:
-            host, rest = line.split(':', 1)
-            out[host.strip()] = dict((k, int(v)) for k, v in (kv.split('=') for kv in rest.split()))
+        m = re.match(r'^(\S+)\s+:\s+(ok=\d+.*)$', line)
+        if m:
+            out[m.group(1)] = dict((k, int(v)) for k, v in (kv.split('=') for kv in m.group(2).split()))
     return out
 
 
