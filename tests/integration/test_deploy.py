@@ -45,7 +45,18 @@ def test_local_cache_round_trip(site):
     proc, first = deploy(site)
     assert first['rc'] == 0
     assert first['counts']['source'] == 4 and first['pushed'] == 4, first
-    assert 'selftest' in proc.stdout and 'built' in proc.stdout
+    # The progress callback showed each package, in the order Spack installed them, and its summary
+    # table has the counts spack_install returned.
+    with open(os.path.join(site['base'], 'data', 'progress', 'selftest.jsonl')) as f:
+        installed = [e['package'] for e in map(json.loads, f) if e['event'] == 'installed' and e['origin'] == 'source']
+    shown = [line.split('] ', 1)[1].split('@')[0] for line in proc.stdout.splitlines()
+             if line.startswith('localhost | [') and 'built from source' in line]
+    assert shown == installed and len(shown) == 4, proc.stdout
+    table = proc.stdout.split('SPACK INSTALL SUMMARY', 1)[1].splitlines()
+    header = next(l for l in table if l.startswith('host')).split()
+    row = dict(zip(header, next(l for l in table if l.startswith('localhost')).split()))
+    for key in ('cache', 'source', 'already', 'external'):
+        assert int(row[key]) == first['counts'][key], (row, first['counts'])
 
     # A fresh install root: everything from the cache, nothing built.
     store2 = os.path.join(site['base'], 'store2')
