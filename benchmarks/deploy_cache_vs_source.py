@@ -123,6 +123,19 @@ def main():
     raw_s, _ = timed([spack, '-c', 'config:install_tree:root:' + store('raw'), '-e', env_name, 'install',
                       '--use-buildcache', 'only'], env=spack_env(dvars))
 
+    # Progress on vs off: the same cache-only install into fresh roots, alternating, three each.
+    on, off = [], []
+    for i in range(3):
+        for runs, progress in ((on, True), (off, False)):
+            module = {'env': env_name, 'use_buildcache': 'only', 'spack_root': dvars['spack_root'],
+                      'spack_config': ['config:install_tree:root:%s' % store('p%d%s' % (i, 'on' if progress else 'off'))],
+                      'spack_env_vars': spack_env_vars(dvars)}
+            if progress:
+                module['progress_file'] = os.path.join(work, 'progress-%d.jsonl' % i)
+            seconds, _ = timed([os.path.join(BIN, 'ansible'), 'localhost', '-m', 'research.wizard.spack_install',
+                                '-a', json.dumps(module)], cwd=ROOT, env=env())
+            runs.append(seconds)
+
     # No-op: everything installed.
     noop_deploy_s, _ = deploy(dvars, spack_install_tree=store('cache'), domain_pack_use_buildcache='only')
     noop_module_s, _ = timed([os.path.join(BIN, 'ansible'), 'localhost', '-m', 'research.wizard.spack_install',
@@ -136,6 +149,8 @@ def main():
     print('deploy: source_s=%.1f cache_s=%.1f ratio=%.1f (target >= 100)' % (source_s, cache_s, source_s / cache_s))
     print('install step: module_s=%.2f raw_s=%.2f ratio=%.2f (target module <= 1.1 x raw + 1 s: %s)' % (
         module_s, raw_s, module_s / raw_s, 'met' if module_s <= 1.1 * raw_s + 1 else 'NOT met'))
+    print('progress on/off (cache-only install, median of 3): on_s=%.2f off_s=%.2f diff=%+.1f%% (target within 5%%)' % (
+        sorted(on)[1], sorted(off)[1], 100.0 * (sorted(on)[1] - sorted(off)[1]) / sorted(off)[1]))
     print('no-op: deploy_s=%.2f module_s=%.2f raw_s=%.2f deploy_ratio=%.1f module_ratio=%.2f (target 1.5)' % (
         noop_deploy_s, noop_module_s, noop_raw_s, noop_deploy_s / noop_raw_s, noop_module_s / noop_raw_s))
 

@@ -26,6 +26,8 @@ import json
 import os
 import re
 
+from ansible_collections.research.wizard.plugins.module_utils._spack_env import deep_merge
+
 try:
     import yaml
     HAS_YAML = True
@@ -478,16 +480,6 @@ def _as_group_map(value, what):
                           % (what, type(value).__name__))
 
 
-def _deep_merge(base, extra):
-    out = copy.deepcopy(base)
-    for k, v in extra.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
-
 def apply_overrides(data, overrides):
     """Return ``(pack, warnings)``: a new pack dict with the site overrides applied.
 
@@ -566,7 +558,7 @@ def apply_overrides(data, overrides):
     for sname, settings in sizes.items():
         if not isinstance(settings, dict):
             raise DomainPackError("overrides.sizes.%s: expected a mapping of size settings" % sname)
-        pack["sizes"][sname] = _deep_merge(pack["sizes"].get(sname, {}), settings)
+        pack["sizes"][sname] = deep_merge(pack["sizes"].get(sname, {}), settings)
 
     # 5. scalars
     for key in ("target", "target_aarch64"):

@@ -239,6 +239,15 @@ def _env_dir(spack, p):
     return None
 
 
+def _lock_dir(spack, p):
+    """Where the environment's spack.lock is, for the progress total only: a named environment is
+    looked for in the default environments root (if it is elsewhere, the total comes from Spack's
+    own [n/m] counters instead)."""
+    if p['env_path']:
+        return p['env_path']
+    return os.path.join(spack.root, 'var', 'spack', 'environments', p['env'])
+
+
 def _cached_hashes(spack, env_dir):
     """Short hashes the configured binary caches hold, or None when they cannot be listed."""
     rc, out, err = spack.run(['buildcache', 'list', '--allarch', '--long'], env_dir=env_dir, check=False)
@@ -308,17 +317,19 @@ def main():
     try:
         spack = Spack(module)
         spack.version
-        env_dir = _env_dir(spack, p)
         args = install_args(p['use_buildcache'], p['jobs'], p['fail_fast'], p['check_signature'], p['specs'] or ())
-        cmd = spack.command(args, env_dir=env_dir)
         if module.check_mode:
+            env_dir = _env_dir(spack, p)
             result = plan(module, spack, env_dir)
-            module.exit_json(cmd=redact(cmd), spack_version=spack.version_string, **result)
-        lock = load_lock(os.path.join(env_dir, 'spack.lock')) if env_dir else None
+            module.exit_json(cmd=redact(spack.command(args, env_dir=env_dir)), spack_version=spack.version_string, **result)
+        # A named environment goes to Spack as `-e NAME`: Spack finds it (and says so when it does not
+        # exist) without the extra `spack location` process the plan needs.
+        cmd = spack.command(args, env=p['env'], env_dir=p['env_path'])
+        lock = load_lock(os.path.join(_lock_dir(spack, p), 'spack.lock')) if (p['env'] or p['env_path']) else None
         total = len(lock['concrete_specs']) if lock else None
         result = install(cmd, dict(os.environ, **spack.environ), progress_file=p['progress_file'],
                          retries=p['retries'], backoff=p['retry_delay'], total=total,
-                         env=p['env'] or env_dir)
+                         env=p['env'] or p['env_path'])
     except SpackError as e:
         fail(module, e)
     except (IOError, OSError) as e:
