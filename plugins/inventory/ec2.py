@@ -137,10 +137,10 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/research-wizard/inventory
 cache_timeout: 300
 
-# Against an emulator
-plugin: research.wizard.ec2
-regions: [us-east-1]
-endpoint_url: http://127.0.0.1:5000
+# Against an emulator (a second file, e.g. inventories/aws-local/wizard.ec2.yml):
+# plugin: research.wizard.ec2
+# regions: [us-east-1]
+# endpoint_url: http://127.0.0.1:5000
 """
 
 import datetime
