@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Side-by-side timings of deployments, printed as ratios (issue 4, section 7).
 
   .venv/bin/python benchmarks/deploy_cache_vs_source.py [--workdir DIR] [--realstack]
@@ -38,12 +37,13 @@ def env():
 
 
 def timed(cmd, **kw):
+    """Wall-clock seconds of a command that must succeed."""
     t0 = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
     seconds = time.monotonic() - t0
     if proc.returncode != 0:
         sys.exit('failed (%s): %s\n%s\n%s' % (proc.returncode, ' '.join(cmd[:3]), proc.stdout[-3000:], proc.stderr[-2000:]))
-    return seconds, proc
+    return seconds
 
 
 def deploy(dvars, **extra):
@@ -68,7 +68,7 @@ def realstack_pack(work):
     with open(os.path.join(ROOT, 'domains', 'selftest.yml')) as f:
         pack = yaml.safe_load(f)
     pack.update(name='realstack', title='Realstack benchmark', description='Ten real Spack packages that build offline.',
-                specs={'stack': [s for s in manifest['specs']]}, target='x86_64_v3', repos=[], source_mirrors=[])
+                specs={'stack': list(manifest['specs'])}, target='x86_64_v3', repos=[], source_mirrors=[])
     pack['concretizer'] = {'unify': True}
     with open(os.path.join(domains, 'realstack.yml'), 'w') as f:
         yaml.safe_dump(pack, f)
@@ -102,48 +102,41 @@ def main():
     with open(setup, 'w') as f:
         json.dump([{'name': 'Spack', 'hosts': 'localhost', 'gather_facts': True, 'vars': dvars,
                     'roles': [{'role': 'research.wizard.spack'}]}], f)
-    deploy_setup, _ = timed([os.path.join(BIN, 'ansible-playbook'), setup], cwd=ROOT, env=env())
+    deploy_setup = timed([os.path.join(BIN, 'ansible-playbook'), setup], cwd=ROOT, env=env())
     if args.realstack:
         e = spack_env(dvars)
         e['PATH'] = os.path.dirname(spack) + os.pathsep + e['PATH']
         timed(['bash', os.path.join(REALSTACK, 'make-source-mirror.sh'), os.path.join(work, 'realstack')], env=e)
 
-    store = lambda name: os.path.join(work, 'store-' + name)  # noqa: E731
-    source_s, _ = deploy(dvars, spack_install_tree=store('source'), domain_pack_use_buildcache='never')
-    cache_s, _ = deploy(dvars, spack_install_tree=store('cache'), domain_pack_use_buildcache='only')
+    def store(name):
+        return os.path.join(work, 'store-' + name)
+
+    source_s = deploy(dvars, spack_install_tree=store('source'), domain_pack_use_buildcache='never')
+    cache_s = deploy(dvars, spack_install_tree=store('cache'), domain_pack_use_buildcache='only')
     with open(os.path.join(dvars['domain_pack_data_dir'], 'deployments', env_name + '.json')) as f:
         summary = json.load(f)
     assert summary['counts']['source'] == 0 and summary['counts']['cache'] > 0, summary['counts']
 
     # The install step alone: module vs raw Spack, cache-only into fresh roots.
-    module_s, _ = timed([os.path.join(BIN, 'ansible'), 'localhost', '-m', 'research.wizard.spack_install',
-                         '-a', '{"env": "%s", "use_buildcache": "only", "spack_root": "%s", "spack_config": ["config:install_tree:root:%s"], "spack_env_vars": %s}'
-                         % (env_name, dvars['spack_root'], store('module'), json.dumps(spack_env_vars(dvars)))],
-                        cwd=ROOT, env=env())
-    raw_s, _ = timed([spack, '-c', 'config:install_tree:root:' + store('raw'), '-e', env_name, 'install',
-                      '--use-buildcache', 'only'], env=spack_env(dvars))
+    module_s = spack_install(dvars, env=env_name, use_buildcache='only', spack_config=['config:install_tree:root:' + store('module')])
+    raw_s = timed([spack, '-c', 'config:install_tree:root:' + store('raw'), '-e', env_name, 'install',
+                   '--use-buildcache', 'only'], env=spack_env(dvars))
 
     # Progress on vs off: the same cache-only install into fresh roots, alternating, three each.
     on, off = [], []
     for i in range(3):
         for runs, progress in ((on, True), (off, False)):
-            module = {'env': env_name, 'use_buildcache': 'only', 'spack_root': dvars['spack_root'],
-                      'spack_config': ['config:install_tree:root:%s' % store('p%d%s' % (i, 'on' if progress else 'off'))],
-                      'spack_env_vars': spack_env_vars(dvars)}
+            module = {'env': env_name, 'use_buildcache': 'only',
+                      'spack_config': ['config:install_tree:root:%s' % store('p%d%s' % (i, 'on' if progress else 'off'))]}
             if progress:
                 module['progress_file'] = os.path.join(work, 'progress-%d.jsonl' % i)
-            seconds, _ = timed([os.path.join(BIN, 'ansible'), 'localhost', '-m', 'research.wizard.spack_install',
-                                '-a', json.dumps(module)], cwd=ROOT, env=env())
-            runs.append(seconds)
+            runs.append(spack_install(dvars, **module))
 
     # No-op: everything installed.
-    noop_deploy_s, _ = deploy(dvars, spack_install_tree=store('cache'), domain_pack_use_buildcache='only')
-    noop_module_s, _ = timed([os.path.join(BIN, 'ansible'), 'localhost', '-m', 'research.wizard.spack_install',
-                              '-a', '{"env": "%s", "spack_root": "%s", "spack_config": ["config:install_tree:root:%s"], "spack_env_vars": %s}'
-                              % (env_name, dvars['spack_root'], store('cache'), json.dumps(spack_env_vars(dvars)))],
-                             cwd=ROOT, env=env())
-    noop_raw_s, _ = timed([spack, '-c', 'config:install_tree:root:' + store('cache'), '-e', env_name, 'install'],
-                          env=spack_env(dvars))
+    noop_deploy_s = deploy(dvars, spack_install_tree=store('cache'), domain_pack_use_buildcache='only')
+    noop_module_s = spack_install(dvars, env=env_name, spack_config=['config:install_tree:root:' + store('cache')])
+    noop_raw_s = timed([spack, '-c', 'config:install_tree:root:' + store('cache'), '-e', env_name, 'install'],
+                       env=spack_env(dvars))
 
     print('pack=%s packages=%d spack_setup_s=%.1f' % (env_name, len(summary['packages']), deploy_setup))
     print('deploy: source_s=%.1f cache_s=%.1f ratio=%.1f (target >= 100)' % (source_s, cache_s, source_s / cache_s))
@@ -153,6 +146,13 @@ def main():
         sorted(on)[1], sorted(off)[1], 100.0 * (sorted(on)[1] - sorted(off)[1]) / sorted(off)[1]))
     print('no-op: deploy_s=%.2f module_s=%.2f raw_s=%.2f deploy_ratio=%.1f module_ratio=%.2f (target 1.5)' % (
         noop_deploy_s, noop_module_s, noop_raw_s, noop_deploy_s / noop_raw_s, noop_module_s / noop_raw_s))
+
+
+def spack_install(dvars, **args):
+    """Seconds of one research.wizard.spack_install run (ad hoc, as a task would run it)."""
+    args = dict(args, spack_root=dvars['spack_root'], spack_env_vars=spack_env_vars(dvars))
+    return timed([os.path.join(BIN, 'ansible'), 'localhost', '-m', 'research.wizard.spack_install', '-a', json.dumps(args)],
+                 cwd=ROOT, env=env())
 
 
 def spack_env_vars(dvars):

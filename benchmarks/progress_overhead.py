@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Figures of the live progress (issue 5, section 4), measured side by side in one run.
 
   .venv/bin/python benchmarks/progress_overhead.py

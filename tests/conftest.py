@@ -15,5 +15,3 @@ from helpers.moto import moto_server  # noqa: E402
 def moto_endpoint():
     with moto_server() as url:
         yield url
-
-

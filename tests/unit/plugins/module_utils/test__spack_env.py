@@ -36,7 +36,7 @@ def test_target_replaces_only_target_requirements():
 def test_config_and_mirrors_merge():
     current = {'spack': {'specs': [], 'mirrors': {'a': 'file:///a'}, 'config': {'build_jobs': 2}}}
     m = desired_manifest(current, mirrors={'b': 'file:///b'}, config={'config': {'ccache': True}},
-                            include=['/etc/site.yaml'])[0]
+                         include=['/etc/site.yaml'])[0]
     assert m['spack']['mirrors'] == {'a': 'file:///a', 'b': 'file:///b'}
     assert m['spack']['config'] == {'build_jobs': 2, 'ccache': True}
     assert m['spack']['include'] == ['/etc/site.yaml']
