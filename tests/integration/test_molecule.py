@@ -48,7 +48,9 @@ def test_localhost(tmp_path):
     converge, idempotence = re.split(step_marker('localhost', 'idempotence', 'Executing'), out, maxsplit=1)
     for package in ('libtiny', 'tinyapp', 'tinycmake'):
         assert re.search(r'localhost \| \[\d+/\d+\] %s@\S+ built from source' % package, converge), package
-    assert 'built from source' not in re.split(step_marker('localhost', 'verify', 'Executing'), idempotence)[0]
+    idempotence = re.split(step_marker('localhost', 'verify', 'Executing'), idempotence)[0]
+    assert not re.search(r'localhost \| \[\d+/\d+\] \S+ built from source', idempotence)
+    assert re.search(r'localhost \| \[\d+/\d+\] tinyapp@\S+ already installed', idempotence)
 
 
 def test_aws(tmp_path):
