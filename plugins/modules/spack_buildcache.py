@@ -337,7 +337,7 @@ def main():
         only=dict(type='str', choices=['package', 'dependencies']),
         jobs=dict(type='int'),
         create_key=dict(type='dict', no_log=False, options=dict(name=dict(type='str', required=True),
-                                                  email=dict(type='str', required=True))),
+                                                                email=dict(type='str', required=True))),
         export_key=dict(type='path', no_log=False),
         publish_key=dict(type='bool', default=False),
         trust=dict(type='list', elements='path', default=[]),
