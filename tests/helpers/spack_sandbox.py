@@ -26,6 +26,9 @@ def make_sandbox(base, spack_root):
         'source_cache': os.path.join(base, 'source-cache'),
         'misc_cache': os.path.join(base, 'misc-cache'),
         'build_stage': [os.path.join(base, 'stage')],
+        # Re-read cache indexes on every command, whatever the Spack's site config says: the tests push
+        # and then install from the cache within seconds.
+        'binary_index_ttl': 0,
     }}
     files = {
         'config.yaml': config,
