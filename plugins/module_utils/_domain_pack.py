@@ -22,6 +22,7 @@ __metaclass__ = type
 
 import copy
 import difflib
+import hashlib
 import json
 import os
 import re
@@ -584,6 +585,27 @@ def _collection_path(root, path):
     return path if os.path.isabs(path) else os.path.normpath(os.path.join(root, path))
 
 
+def tree_digest(paths):
+    """sha256 over the relative names and contents of every file under PATHS (in order).
+
+    The deploy copies a pack's repositories and source mirrors to the host only when this differs
+    from the digest recorded there: a no-op re-deploy then costs one small read, not a walk of
+    every file on both sides.
+    """
+    h = hashlib.sha256()
+    for top in paths:
+        h.update(b"\0top\0" + os.path.basename(os.path.normpath(top)).encode("utf-8"))
+        for d, dirs, files in os.walk(top):
+            dirs.sort()
+            for f in sorted(files):
+                full = os.path.join(d, f)
+                h.update(b"\0file\0" + os.path.relpath(full, top).encode("utf-8") + b"\0")
+                with open(full, "rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(block)
+    return h.hexdigest()
+
+
 def resolve_pack(name, size=None, overrides=None, domains_dir=None):
     """Load, validate, apply overrides, choose a size; return the resolved pack as a plain dict.
 
@@ -606,6 +628,12 @@ def resolve_pack(name, size=None, overrides=None, domains_dir=None):
     spack_target = pack.get(_ARCH_TARGET_KEY[arch])
     root = os.path.dirname(domains_dir)
     specs = _all_specs(pack["specs"])
+    repos = [_collection_path(root, p) for p in pack.get("repos") or []]
+    source_mirrors = [_collection_path(root, p) for p in pack.get("source_mirrors") or []]
+    missing = [p for p in repos + source_mirrors if not os.path.isdir(p)]
+    if missing:
+        raise DomainPackError("%s: repos/source_mirrors %s not found (paths are relative to %s)"
+                              % (path, ", ".join(missing), root))
     packages = []
     for s in specs:
         for p in parse_spec(s).package_names:
@@ -630,8 +658,9 @@ def resolve_pack(name, size=None, overrides=None, domains_dir=None):
         "target_aarch64": pack.get("target_aarch64"),
         "spack_target": spack_target,
         "externals": pack.get("externals") or [],
-        "repos": [_collection_path(root, p) for p in pack.get("repos") or []],
-        "source_mirrors": [_collection_path(root, p) for p in pack.get("source_mirrors") or []],
+        "repos": repos,
+        "source_mirrors": source_mirrors,
+        "files_digest": tree_digest(repos + source_mirrors) if repos or source_mirrors else "",
         "sizes": pack["sizes"],
         "default_size": pack["default_size"],
         "size": chosen,

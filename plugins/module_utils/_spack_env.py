@@ -114,6 +114,20 @@ def concrete_specs(lock, installed=None):
     return out
 
 
+def lock_covers(lock, manifest):
+    """Every root of the manifest is concretized in the lock, and nothing else is.
+
+    Then `spack concretize` (without --force) has nothing to do, as Spack only concretizes user specs
+    missing from the lock. Roots compare as text, so a spec Spack writes differently (e.g. variants
+    reordered) only costs the concretize run this saves.
+    """
+    if not lock or not manifest:
+        return False
+    wanted = set(_norm_spec(s) for s in manifest.get('spack', {}).get('specs', []))
+    locked = set(_norm_spec(r.get('spec')) for r in lock.get('roots', []))
+    return bool(wanted) and wanted == locked
+
+
 def same_lock(a, b):
     """Two locks describe the same concretization (ignoring _meta, which Spack may rewrite)."""
     if not a or not b:

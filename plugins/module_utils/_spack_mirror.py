@@ -48,6 +48,13 @@ def normalize(entry):
     }
 
 
+def file_url_path(url):
+    """The local path of a file:// URL (or a plain absolute path, which Spack also takes), else None."""
+    if url.startswith('file://'):
+        return url[len('file://'):]
+    return url if url.startswith('/') else None
+
+
 def desired(params):
     types = params.get('type') or ['binary', 'source']
     pair = None

@@ -180,7 +180,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.research.wizard.plugins.module_utils._spack import (
     SPACK_COMMON_ARGS, Spack, SpackError, dump_yaml, fail, load_lock, read_yaml)
 from ansible_collections.research.wizard.plugins.module_utils._spack_env import (
-    desired_manifest, lock_summary, same_lock)
+    desired_manifest, lock_covers, lock_summary, same_lock)
 
 
 def _read(path):
@@ -220,7 +220,8 @@ def present(module, spack):
         if new_specs:
             # `spack add` rejects malformed specs (rc 3) and unknown packages before anything is real.
             spack.run(['add'] + new_specs, env_dir=scratch, what=', '.join(new_specs))
-        if p['concretize']:
+        unchanged = wanted == current and not new_specs and lock_covers(current_lock, current)
+        if p['concretize'] and (p['force'] or not unchanged):
             spack.run(['concretize'] + (['--force'] if p['force'] else []), env_dir=scratch,
                       what='environment %s' % (name or path))
         after, after_lock = _read(scratch)

@@ -1,6 +1,7 @@
 """Every shipped pack is valid: schema, rules, spec syntax, catalogue coverage, sizes and prices."""
 import json
 import os
+import shutil
 
 import jsonschema
 import pytest
@@ -124,3 +125,28 @@ def test_catalogue_rows():
     lines = dp.format_table(rows, [("name", "name"), ("price_usd_hour", "$/hour")])
     assert lines[0].split() == ["name", "$/hour"] and set(lines[1]) <= {"-", " "}
     assert len(lines) == len(rows) + 2
+
+
+def test_files_digest_follows_the_pack_files(tmp_path):
+    pack = dp.resolve_pack("selftest", domains_dir=DOMAINS)
+    assert pack["files_digest"] == dp.tree_digest(pack["repos"] + pack["source_mirrors"])
+    tree = tmp_path / "repo"
+    (tree / "packages" / "a").mkdir(parents=True)
+    (tree / "packages" / "a" / "package.py").write_text("x = 1\n")
+    before = dp.tree_digest([str(tree)])
+    assert dp.tree_digest([str(tree)]) == before
+    (tree / "packages" / "a" / "package.py").write_text("x = 2\n")
+    edited = dp.tree_digest([str(tree)])
+    assert edited != before
+    (tree / "packages" / "a" / "package.py").rename(tree / "packages" / "a" / "other.py")
+    assert dp.tree_digest([str(tree)]) not in (before, edited)
+
+
+def test_missing_pack_repository_is_named(tmp_path):
+    domains = tmp_path / "domains"
+    domains.mkdir()
+    shutil.copy(os.path.join(DOMAINS, "schema.json"), str(domains))
+    shutil.copy(os.path.join(DOMAINS, "selftest.yml"), str(domains))
+    with pytest.raises(dp.DomainPackError) as e:
+        dp.resolve_pack("selftest", domains_dir=str(domains))
+    assert "tests/testrepo/repo" in str(e.value) and "selftest.yml" in str(e.value)

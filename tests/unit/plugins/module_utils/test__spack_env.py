@@ -1,6 +1,6 @@
 """Manifest merging and lock summaries."""
 from ansible_collections.research.wizard.plugins.module_utils._spack_env import (
-    concrete_specs, deep_merge, desired_manifest, lock_summary, same_lock, set_target)
+    concrete_specs, deep_merge, desired_manifest, lock_covers, lock_summary, same_lock, set_target)
 from helpers.spack_fixtures import DIR
 
 import json
@@ -64,3 +64,13 @@ def test_lock_summary_and_specs():
     assert same_lock(lock, dict(lock, _meta={'x': 1}))
     assert not same_lock(lock, dict(lock, roots=[]))
     assert lock_summary(None) is None
+
+
+def test_lock_covers_exactly_the_manifest_roots():
+    lock = {'roots': [{'hash': 'a', 'spec': 'tinyapp'}, {'hash': 'b', 'spec': 'tinycmake+fancy'}]}
+    manifest = {'spack': {'specs': ['tinycmake+fancy', 'tinyapp']}}
+    assert lock_covers(lock, manifest)
+    assert not lock_covers(lock, {'spack': {'specs': ['tinyapp']}})
+    assert not lock_covers(lock, {'spack': {'specs': ['tinyapp', 'tinycmake+fancy', 'zlib']}})
+    assert not lock_covers(None, manifest) and not lock_covers(lock, None)
+    assert not lock_covers({'roots': []}, {'spack': {'specs': []}})

@@ -104,3 +104,35 @@ def test_env_info(tmp_path, capsys):
     ], capsys=capsys)
     assert result['counts'] == {'roots': 2, 'specs': 7, 'installed': 7, 'external': 3, 'missing': 0}
     assert not result['changed']
+
+
+def _concretized_env(env_dir, lock_roots):
+    env_dir.mkdir()
+    manifest = {'spack': {'specs': ['tinyapp'], 'view': False}}
+    (env_dir / 'spack.yaml').write_text(json.dumps(manifest))
+    (env_dir / 'spack.lock').write_text(json.dumps({
+        '_meta': {'lockfile-version': 5}, 'roots': [{'hash': 'h1', 'spec': s} for s in lock_roots],
+        'concrete_specs': {'h1': {'name': 'tinyapp', 'version': '1.0'}}}))
+    return manifest
+
+
+def test_unchanged_concretized_env_runs_no_spack(tmp_path, capsys):
+    env_dir = tmp_path / 'env'
+    _concretized_env(env_dir, ['tinyapp'])
+    rc, result, calls = run(spack_env.main, dict(path=str(env_dir), specs=['tinyapp'], view=False, concretize=True),
+                            [], capsys=capsys)
+    assert rc == 0 and not result['changed'] and calls == []
+    assert result['concretized']['roots'] == ['tinyapp']
+
+
+def test_force_or_uncovered_roots_concretize(tmp_path, capsys):
+    env_dir = tmp_path / 'env'
+    _concretized_env(env_dir, ['zlib'])
+    rc, result, calls = run(spack_env.main, dict(path=str(env_dir), specs=['tinyapp'], view=False, concretize=True),
+                            [(['concretize'], 0, '', '')], capsys=capsys)
+    assert rc == 0 and len(calls) == 1
+    _concretized_env(tmp_path / 'env2', ['tinyapp'])
+    rc, result, calls = run(spack_env.main, dict(path=str(tmp_path / 'env2'), specs=['tinyapp'], view=False,
+                                                 concretize=True, force=True),
+                            [(['concretize', '--force'], 0, '', '')], capsys=capsys)
+    assert rc == 0 and len(calls) == 1

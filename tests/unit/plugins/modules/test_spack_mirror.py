@@ -121,9 +121,26 @@ def test_unreachable_mirror_fails_by_default(capsys):
 
 
 def test_reachable_mirror_is_added(capsys):
-    rc, result, calls = run(spack_mirror.main, dict(name='local', url='file:///srv/c', verify=True), [
+    rc, result, calls = run(spack_mirror.main, dict(name='remote', url='s3://b/c', verify=True), [
         (GET, 0, 'mirrors: {}\n', ''),
         (['buildcache', 'list'], 0, '', ''),
-        (['mirror', 'add', '--scope', 'site', 'local', 'file:///srv/c'], 0, '', ''),
+        (['mirror', 'add', '--scope', 'site', 'remote', 's3://b/c'], 0, '', ''),
     ], capsys=capsys)
     assert result['changed'] and result['reachable']
+
+
+def test_local_folder_is_verified_without_spack(capsys, tmp_path):
+    url = 'file://%s' % tmp_path
+    rc, result, calls = run(spack_mirror.main, dict(name='local', url=url, type=['binary'], signed=False, verify=True),
+                            [(GET, 0, 'mirrors: {}\n', ''),
+                             (['mirror', 'add', '--scope', 'site', '--type', 'binary', '--unsigned', 'local', url], 0, '', '')],
+                            capsys=capsys)
+    assert rc == 0 and result['changed'] and result['reachable'] is True
+    assert not any('buildcache' in c for c in calls)
+
+
+def test_missing_local_folder_is_unreachable(capsys, tmp_path):
+    url = 'file://%s/gone' % tmp_path
+    rc, result, calls = run(spack_mirror.main, dict(name='local', url=url, verify=True),
+                            [(GET, 0, 'mirrors: {}\n', '')], capsys=capsys)
+    assert rc == 1 and 'is unreachable: no readable directory %s/gone' % tmp_path in result['msg']
