@@ -87,8 +87,13 @@ options:
       - section: callback_wizard_progress
         key: history_file
 notes:
-  - Polls are only as frequent as the C(delay) of the C(until) loop; a package's line appears at
-    the first poll after Spack reported it.
+  - A package's line appears with the first poll after Spack reported it. With the long polls of
+    M(research.wizard.spack_install_status) (O(research.wizard.spack_install_status#module:wait),
+    C(delay=0), as the C(domain_pack) role does) that is within a fraction of a second; with plain
+    polls, up to the C(delay) of the C(until) loop.
+  - Memory stays flat however many packages an install has - finished packages are spooled to a
+    temporary file (removed at the end of the playbook) and streamed back into the summary and
+    the reports.
   - The live bars use a terminal scroll region (like C(apt)); other output scrolls above them. The
     region is reset when the polling task ends, at the end of the playbook and at exit.
 seealso:
@@ -112,8 +117,8 @@ from ansible.plugins.callback import CallbackBase
 from ansible_collections.research.wizard.plugins.module_utils._progress import (
     ACTIVE_STATES,
     COUNT_KEYS,
+    PACKAGE_EVENTS,
     PackageRecord,
-    ProgressState,
     package_label,
 )
 
@@ -122,6 +127,7 @@ STATUS_KEYS = ('progress_file', 'next_since', 'in_flight', 'finished')
 REPORT_FORMAT = 1
 HISTORY_FORMAT = 1
 HISTORY_MAX_ENTRIES = 5000
+SUMMARY_MAX_FAILURES = 50
 LIVE_MAX_HOST_LINES = 8
 BAR_WIDTH = 20
 
@@ -164,6 +170,7 @@ class BuildHistory(object):
         self.path = os.path.expanduser(path) if path else None
         self.entries = {}
         self.error = None
+        self._newest = None     # package name -> its most recent entry, built at the first look-up
         if self.path:
             self._load()
 
@@ -186,13 +193,19 @@ class BuildHistory(object):
         """Recorded build seconds: this version, else the most recent build of any version."""
         entry = self.entries.get(package_label(name, version))
         if entry is None:
-            prefix = name + '@'
-            candidates = [e for k, e in self.entries.items() if k.startswith(prefix) or k == name]
-            if candidates:
-                entry = max(candidates, key=lambda e: e.get('updated') or 0)
+            if self._newest is None:
+                # One pass for all look-ups: a report looks up every cached package.
+                self._newest = {}
+                for key, candidate in self.entries.items():
+                    base = key.split('@', 1)[0]
+                    best = self._newest.get(base)
+                    if best is None or (candidate.get('updated') or 0) > (best.get('updated') or 0):
+                        self._newest[base] = candidate
+            entry = self._newest.get(name)
         return None if entry is None else float(entry['seconds'])
 
     def record(self, name, version, seconds, now=None):
+        self._newest = None
         key = package_label(name, version)
         entry = self.entries.get(key)
         samples = min(int(entry.get('samples', 1)), 9) if entry else 0
@@ -225,20 +238,93 @@ class BuildHistory(object):
             raise
 
 
-class RunTracker(object):
-    """One install run (one progress file, one start) on one host, as seen through status results."""
+class PackageSpool(object):
+    """The per-package records of one run, one JSON line each, in a temporary file.
 
-    def __init__(self, host, key, result):
+    Keeps the callback's memory flat however many packages an install has: only what the live
+    display needs stays in memory, and the reports stream the records back from here at the end.
+    """
+
+    def __init__(self, directory):
+        handle, self.path = tempfile.mkstemp(prefix='run-', suffix='.jsonl', dir=directory)
+        os.close(handle)
+
+    @staticmethod
+    def _write(handle, items):
+        for item in items:
+            handle.write(json.dumps(item, sort_keys=True))
+            handle.write('\n')
+
+    def append(self, items):
+        if items:
+            with open(self.path, 'a') as handle:
+                self._write(handle, items)
+
+    def replace(self, items):
+        with open(self.path + '.new', 'w') as handle:
+            self._write(handle, items)
+        os.rename(self.path + '.new', self.path)
+
+    def __iter__(self):
+        with open(self.path, 'r') as handle:
+            for line in handle:
+                yield json.loads(line)
+
+
+def _spooled(record):
+    """What the spool keeps of a package: the report fields, with the start as a Unix time."""
+    item = record.as_dict()
+    item['start_ts'] = record.start_ts()
+    return item
+
+
+class Reiterable(object):
+    """An iterable that produces its items anew at every iteration (here: re-reads a spool)."""
+
+    def __init__(self, produce):
+        self._produce = produce
+
+    def __iter__(self):
+        return iter(self._produce())
+
+
+class RunTracker(object):
+    """One install run (one progress file, one start) on one host, as seen through status results.
+
+    Holds aggregates and the packages in flight only; finished packages go to a :class:`PackageSpool`.
+    """
+
+    SUMMARY_KEYS = ('started', 'pid', 'env', 'elapsed', 'total', 'done', 'queued', 'cache', 'source', 'already',
+                    'external', 'failed_count', 'skipped_count', 'counts', 'in_flight', 'finished', 'rc', 'died',
+                    'eta_seconds', 'msg')
+
+    def __init__(self, host, key, result, spool_dir):
         self.host = host
         self.key = key
         self.progress_file = result.get('progress_file')
-        self.state = ProgressState()
+        self.spool = PackageSpool(spool_dir)
+        self.active = {}        # package name -> PackageRecord, for the packages being worked on
+        self.pending = []       # finished packages of the current poll, not spooled yet
+        self.plan_total = None
+        self.spack_total = None
+        self.done = 0
+        self.event_counts = dict((k, 0) for k in COUNT_KEYS)
+        self.started = None
+        self.first_ts = None
+        self.env = None
         self.last_seq = -1
         self.missed = 0
         self.summary = {}
         self.finished = False
         self.announced_start = False
         self.announced_end = False
+
+    @property
+    def total(self):
+        for candidate in (self.plan_total, self.spack_total):
+            if candidate is not None:
+                return candidate
+        return None
 
     def new_events(self, events):
         """The events not seen yet, in order; counts those lost in a gap (max_events too small)."""
@@ -255,87 +341,127 @@ class RunTracker(object):
             fresh.append(event)
         return fresh
 
+    def apply(self, event):
+        """Apply one new event. Returns the package's record for package events (else None)."""
+        kind = event.get('event')
+        ts = event.get('ts')
+        ts = float(ts) if isinstance(ts, (int, float)) and not isinstance(ts, bool) else None
+        if self.first_ts is None:
+            self.first_ts = ts
+        if kind == 'start':
+            self.started = ts
+            self.env = event.get('env')
+            total = event.get('total')
+            self.plan_total = total if isinstance(total, int) else None
+            return None
+        name = event.get('package')
+        if kind not in PACKAGE_EVENTS or not isinstance(name, str) or not name:
+            return None
+        if isinstance(event.get('total'), int):
+            self.spack_total = max(event['total'], self.spack_total or 0)
+        if kind == 'queued':
+            # Nothing to keep: Spack queues the whole plan at once, and the poll's count says enough.
+            return None
+        record = self.active.get(name) or PackageRecord(name)
+        record.apply(kind, event, ts)
+        if kind in ACTIVE_STATES:
+            self.active[name] = record
+            return record
+        self.active.pop(name, None)
+        self.done += 1
+        self.event_counts[kind if kind != 'installed' else (record.origin or 'source')] += 1
+        self.pending.append(_spooled(record))
+        return record
+
+    def flush(self):
+        self.spool.append(self.pending)
+        self.pending = []
+
     def update(self, result):
-        keep = ('started', 'pid', 'env', 'elapsed', 'total', 'done', 'queued', 'cache', 'source', 'already',
-                'external', 'failed_count', 'skipped_count', 'counts', 'failures', 'in_flight', 'finished',
-                'rc', 'died', 'eta_seconds', 'msg')
-        for key in keep:
+        for key in self.SUMMARY_KEYS:
             if key in result:
                 self.summary[key] = result[key]
+        if isinstance(result.get('done'), int):
+            # The poll counted the whole file: it also knows the packages of events not seen here.
+            self.done = result['done']
         if result.get('finished'):
             self.finished = True
         if isinstance(result.get('packages'), list):
-            self.merge_packages(result['packages'])
+            self.replace_packages(result['packages'])
 
-    def merge_packages(self, packages):
-        """Complete the records from the final result's package list (events may have been missed)."""
+    def replace_packages(self, packages):
+        """The final result lists every package of the run: it replaces what the events gave."""
+        self.flush()
         run_start = self.run_start()
+        items = []
         for item in packages:
             if not isinstance(item, dict) or not item.get('package'):
                 continue
-            name = item['package']
-            record = self.state.packages.get(name)
-            if record is None:
-                record = PackageRecord(name)
-                self.state.packages[name] = record
-                self.state.order.append(name)
-            for attr in ('version', 'hash', 'origin', 'state', 'seconds', 'log', 'message'):
-                if item.get(attr) is not None:
-                    setattr(record, attr, item[attr])
+            item = dict(item)
             start = item.get('start')
-            if record.start_ts() is None and run_start is not None and isinstance(start, (int, float)):
-                record.active_ts = run_start + start
-                if record.seconds is not None and record.state in ('installed', 'failed'):
-                    record.end_ts = record.active_ts + record.seconds
+            item['start_ts'] = (run_start + start if run_start is not None and isinstance(start, (int, float))
+                                else None)
+            items.append(item)
+        self.spool.replace(items)
+        self.active.clear()
 
     def run_start(self):
         started = self.summary.get('started')
         if isinstance(started, (int, float)):
             return float(started)
-        return self.state.started if self.state.started is not None else self.state.first_ts
+        return self.started if self.started is not None else self.first_ts
 
     def counts(self):
         counts = self.summary.get('counts')
         if isinstance(counts, dict):
             return dict((k, counts.get(k, 0) or 0) for k in COUNT_KEYS)
-        return self.state.counts()
+        return dict(self.event_counts)
+
+    def packages(self, history=None):
+        """The packages of the run for the reports, read back from the spool."""
+        run_start = self.run_start()
+        for item in self.spool:
+            start_ts = item.pop('start_ts', None)
+            if item.get('start') is None and start_ts is not None and run_start is not None:
+                item['start'] = round(start_ts - run_start, 2)
+            item['build_seconds_recorded'] = None
+            if history is not None and item.get('state') == 'installed' and item.get('origin') == 'cache':
+                item['build_seconds_recorded'] = history.lookup(item['package'], item.get('version'))
+            yield item
+
+    def failures(self):
+        for item in self.spool:
+            if item.get('state') == 'failed':
+                yield dict((k, item.get(k)) for k in ('package', 'version', 'hash', 'log', 'message'))
 
     def report(self, history):
-        """The JSON-able report of this run; ``history`` gives the cache-saved estimate."""
-        run_start = self.run_start()
-        packages = [r.as_dict(run_start) for r in self.state.records()]
+        """The report of this run: figures, plus the failures and packages streamed from the spool."""
         saved, known, cached = 0.0, 0, 0
-        for item in packages:
-            item['build_seconds_recorded'] = None
+        for item in self.packages(history):
             if item['state'] == 'installed' and item['origin'] == 'cache':
                 cached += 1
-                built = history.lookup(item['package'], item['version']) if history else None
-                if built is not None:
+                if item['build_seconds_recorded'] is not None:
                     known += 1
-                    saved += max(0.0, built - (item['seconds'] or 0.0))
-                item['build_seconds_recorded'] = built
-        failures = self.summary.get('failures')
-        if not isinstance(failures, list):
-            failures = self.state.failures()
+                    saved += max(0.0, item['build_seconds_recorded'] - (item.get('seconds') or 0.0))
         return {
             'host': self.host,
             'progress_file': self.progress_file,
-            'env': self.summary.get('env', self.state.env),
-            'started': run_start,
+            'env': self.summary.get('env', self.env),
+            'started': self.run_start(),
             'finished': bool(self.summary.get('finished')),
             'rc': self.summary.get('rc'),
             'died': bool(self.summary.get('died')),
             'msg': self.summary.get('msg'),
             'seconds': self.summary.get('elapsed'),
-            'total': self.summary.get('total', self.state.total),
-            'done': self.summary.get('done', self.state.done()),
+            'total': self.summary.get('total', self.total),
+            'done': self.summary.get('done', self.done),
             'counts': self.counts(),
             'cache_saved_seconds': round(saved, 1) if known else None,
             'cache_saved_known': known,
             'cache_packages': cached,
             'events_missed': self.missed,
-            'failures': failures,
-            'packages': packages,
+            'failures': Reiterable(self.failures),
+            'packages': Reiterable(lambda: self.packages(history)),
         }
 
 
@@ -402,6 +528,7 @@ class CallbackModule(CallbackBase):
         self.live = None
         self.report_paths = []
         self._atexit = False
+        self._spool_dir = None
 
     # -- options and output ---------------------------------------------------------------------
     def set_options(self, task_keys=None, var_options=None, direct=None):
@@ -452,24 +579,32 @@ class CallbackModule(CallbackBase):
             # The first polls came before the start event: same run, now identified.
             runs[-1].key = key
             return runs[-1]
-        tracker = RunTracker(host, key, data)
+        if self._spool_dir is None:
+            self._spool_dir = tempfile.mkdtemp(prefix='wizard-progress-')
+            atexit.register(self._remove_spool)
+        tracker = RunTracker(host, key, data, self._spool_dir)
         runs.append(tracker)
         return tracker
+
+    def _remove_spool(self):
+        if self._spool_dir is not None:
+            shutil.rmtree(self._spool_dir, ignore_errors=True)
+            self._spool_dir = None
 
     # -- consuming ------------------------------------------------------------------------------
     def handle_status(self, host, data):
         if not data.get('exists') and not data.get('events') and not data.get('finished'):
             return
         tracker = self._tracker(host, data)
-        if tracker.state.plan_total is None and isinstance(data.get('total'), int):
+        if tracker.plan_total is None and isinstance(data.get('total'), int):
             # The start event may have been left out of a poll (max_events); the total was not.
-            tracker.state.plan_total = data['total']
+            tracker.plan_total = data['total']
         fresh = tracker.new_events(data.get('events'))
         lines = []
         queued = 0
         queued_at = None
         for event in fresh:
-            tracker.state.apply(event)
+            record = tracker.apply(event)
             if event.get('event') == 'queued':
                 # One line for the queued packages of a poll, where the first of them came.
                 queued += 1
@@ -477,11 +612,12 @@ class CallbackModule(CallbackBase):
                     queued_at = len(lines)
                     lines.append(None)
                 continue
-            line = self.event_line(tracker, event)
+            line = self.event_line(tracker, event, record)
             if line:
                 lines.append(line)
         if queued_at is not None:
             lines[queued_at] = ('%s | %d package%s queued' % (host, queued, '' if queued == 1 else 's'), None)
+        tracker.flush()
         tracker.update(data)
         if tracker.finished and not tracker.announced_end:
             tracker.announced_end = True
@@ -492,21 +628,24 @@ class CallbackModule(CallbackBase):
         if self.mode == 'live':
             self.draw_live()
 
-    def event_line(self, tracker, event):
-        """The (text, color) line for one event, or None when this mode shows it in the bar only."""
+    def event_line(self, tracker, event, record=None):
+        """The (text, color) line for one event, or None when this mode shows it in the bar only.
+
+        ``record`` is the package's record after the event (:meth:`RunTracker.apply`).
+        """
         host = tracker.host
         kind = event.get('event')
-        state = tracker.state
-        total = state.total
-        counter = '[%*d/%s]' % (len(str(total or 0)), state.done(), total if total is not None else '?')
+        total = tracker.total
+        done = min(tracker.done, total) if total else tracker.done
+        counter = '[%*d/%s]' % (len(str(total or 0)), done, total if total is not None else '?')
         label = package_label(event.get('package'), event.get('version'))
-        record = state.packages.get(event.get('package'))
         origin = event.get('origin') or (record.origin if record else None)
         if kind == 'start':
             tracker.announced_start = True
-            what = '%s package%s' % (total, '' if total == 1 else 's') if total is not None else 'packages'
-            env = event.get('env')
-            return ('%s | spack install started: %s%s' % (host, what, ', env %s' % env if env else ''), None)
+            details = ['%s package%s' % (total, '' if total == 1 else 's')] if total is not None else []
+            if event.get('env'):
+                details.append('env %s' % event['env'])
+            return ('%s | spack install started%s' % (host, ': ' + ', '.join(details) if details else ''), None)
         if kind == 'finished':
             tracker.announced_end = True
             tracker.summary.update({'rc': event.get('rc'), 'elapsed': event.get('seconds')})
@@ -582,10 +721,12 @@ class CallbackModule(CallbackBase):
             extra.append('%d FAILED' % counts['failed'])
         if extra:
             parts[-1] += ' | ' + ' | '.join(extra)
-        parts.append('elapsed %s' % fmt_seconds(summary.get('elapsed')))
         if tracker.finished:
-            parts.append('%s rc=%s' % ('died' if summary.get('died') else 'done', summary.get('rc')))
+            # Before the counts could push it off a narrow terminal.
+            parts.insert(1, '%s rc=%s in %s' % ('died' if summary.get('died') else 'finished', summary.get('rc'),
+                                                fmt_seconds(summary.get('elapsed'))))
         else:
+            parts.append('elapsed %s' % fmt_seconds(summary.get('elapsed')))
             parts.append('ETA %s' % fmt_seconds(summary.get('eta_seconds')))
             flight = summary.get('in_flight') or []
             if flight:
@@ -647,6 +788,12 @@ class CallbackModule(CallbackBase):
         self._close_live()
         if not self.runs:
             return
+        try:
+            self.final_output()
+        finally:
+            self._remove_spool()
+
+    def final_output(self):
         history_path = self.get_option('history_file')
         history = BuildHistory(history_path) if history_path else None
         if history is not None and history.error:
@@ -665,8 +812,9 @@ class CallbackModule(CallbackBase):
         if history is not None:
             for report in reports:
                 for item in report['packages']:
-                    if item['state'] == 'installed' and item['origin'] == 'source' and item['seconds'] is not None:
-                        history.record(item['package'], item['version'], float(item['seconds']))
+                    if (item.get('state') == 'installed' and item.get('origin') == 'source'
+                            and isinstance(item.get('seconds'), (int, float))):
+                        history.record(item['package'], item.get('version'), float(item['seconds']))
             try:
                 history.save()
             except (IOError, OSError) as exc:
@@ -702,15 +850,22 @@ class CallbackModule(CallbackBase):
         for row, report in zip(rows, reports):
             bad = report['counts'].get('failed') or report['died'] or (report['rc'] not in (0, None))
             lines.append((fmt(row), C.COLOR_ERROR if bad else C.COLOR_OK))
-        failures = [(r['host'], f) for r in reports for f in r['failures']]
-        if failures:
-            lines.append(('failed packages:', C.COLOR_ERROR))
-            for host, failure in failures:
+        shown = more = 0
+        for report in reports:
+            for failure in report['failures']:
+                if shown == SUMMARY_MAX_FAILURES:
+                    more += 1
+                    continue
+                if not shown:
+                    lines.append(('failed packages:', C.COLOR_ERROR))
+                shown += 1
                 label = package_label(failure.get('package'), failure.get('version'))
-                text = '  %s  %s  log: %s' % (host, label, failure.get('log') or 'none')
+                text = '  %s  %s  log: %s' % (report['host'], label, failure.get('log') or 'none')
                 if failure.get('message'):
                     text += '  (%s)' % failure['message']
                 lines.append((text, C.COLOR_ERROR))
+        if more:
+            lines.append(('  ... and %d more failed packages (see the reports)' % more, C.COLOR_ERROR))
         for report in reports:
             if report['msg']:
                 lines.append(('%s: %s' % (report['host'], report['msg']), C.COLOR_WARN))
@@ -741,11 +896,37 @@ class CallbackModule(CallbackBase):
             'runs': reports,
         }
         with open(base + '.json', 'w') as handle:
-            json.dump(document, handle, indent=1, sort_keys=True)
+            write_json(handle, document)
             handle.write('\n')
         with open(base + '.html', 'w') as handle:
-            handle.write(render_html(document))
+            write_html(handle, document)
         return [base + '.json', base + '.html']
+
+
+def write_json(handle, value, indent=1, level=0):
+    """``json.dump(value, handle, indent=1, sort_keys=True)``, streaming a :class:`Reiterable`
+    (the spooled packages) item by item instead of building it in memory."""
+    if isinstance(value, dict):
+        items = sorted(value.items())
+        opener, closer = '{', '}'
+    elif isinstance(value, (list, tuple, Reiterable)):
+        items = ((None, item) for item in value)
+        opener, closer = '[', ']'
+    else:
+        handle.write(json.dumps(value, sort_keys=True))
+        return
+    inner = '\n' + ' ' * (indent * (level + 1))
+    handle.write(opener)
+    empty = True
+    for key, item in items:
+        handle.write(inner if empty else ',' + inner)
+        empty = False
+        if key is not None:
+            handle.write(json.dumps(key) + ': ')
+        write_json(handle, item, indent, level + 1)
+    if not empty:
+        handle.write('\n' + ' ' * (indent * level))
+    handle.write(closer)
 
 
 # -- HTML report ------------------------------------------------------------------------------------
@@ -783,90 +964,102 @@ def _bar_color(item):
     return ORIGIN_COLORS.get(item.get('origin'), ORIGIN_COLORS[None])
 
 
-def render_timeline(report):
-    """An inline SVG Gantt chart of the package installs of one run."""
-    items = [p for p in report['packages'] if p.get('start') is not None]
-    if not items:
-        return '<p class="meta">No timing data for a timeline.</p>'
-    items.sort(key=lambda p: (p['start'], p['package']))
-    span = max([(p['start'] or 0) + (p['seconds'] or 0) for p in items] + [report.get('seconds') or 0, 0.001])
+def write_timeline(write, report):
+    """An inline SVG Gantt chart of the package installs of one run, in install order.
+
+    Two passes over the packages (the scale needs the longest end first), none kept in memory.
+    """
+    rows, span = 0, max(report.get('seconds') or 0, 0.001)
+    for item in report['packages']:
+        if item.get('start') is not None:
+            rows += 1
+            span = max(span, item['start'] + (item.get('seconds') or 0))
+    if not rows:
+        write('<p class="meta">No timing data for a timeline.</p>')
+        return
     label_w, plot_w, row_h, top = 200, 680, 16, 24
-    height = top + row_h * len(items) + 10
+    height = top + row_h * rows + 10
     width = label_w + plot_w + 70
-    out = ['<svg xmlns="http://www.w3.org/2000/svg" role="img" class="timeline" width="%d" height="%d" '
-           'viewBox="0 0 %d %d"><title>Package install timeline</title>' % (width, height, width, height)]
+    write('<svg xmlns="http://www.w3.org/2000/svg" role="img" class="timeline" width="%d" height="%d" '
+          'viewBox="0 0 %d %d"><title>Package install timeline</title>' % (width, height, width, height))
     for tick in range(6):
         x = label_w + plot_w * tick / 5.0
-        out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#e8eaed"/>' % (x, top - 4, x, height - 6))
-        out.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' % (x, top - 8, _esc(fmt_seconds(span * tick / 5.0))))
-    for row, item in enumerate(items):
+        write('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#e8eaed"/>' % (x, top - 4, x, height - 6))
+        write('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' % (x, top - 8, _esc(fmt_seconds(span * tick / 5.0))))
+    row = 0
+    for item in report['packages']:
+        if item.get('start') is None:
+            continue
         y = top + row * row_h
-        x = label_w + plot_w * (item['start'] or 0) / span
-        w = max(2.0, plot_w * (item['seconds'] or 0) / span)
-        label = package_label(item['package'], item['version'])
+        row += 1
+        x = label_w + plot_w * item['start'] / span
+        w = max(2.0, plot_w * (item.get('seconds') or 0) / span)
+        label = package_label(item['package'], item.get('version'))
         tip = '%s: %s %s, starts at %s, %s' % (label, item.get('state'), item.get('origin') or '',
-                                               fmt_seconds(item['start']), fmt_seconds(item['seconds']))
-        out.append('<text x="%d" y="%d" text-anchor="end">%s</text>' % (label_w - 6, y + 11, _esc(label[:32])))
-        out.append('<rect x="%.1f" y="%d" width="%.1f" height="%d" rx="2" fill="%s"><title>%s</title></rect>'
-                   % (x, y + 2, w, row_h - 4, _bar_color(item), _esc(tip)))
-    out.append('</svg>')
-    return ''.join(out)
+                                               fmt_seconds(item['start']), fmt_seconds(item.get('seconds')))
+        write('<text x="%d" y="%d" text-anchor="end">%s</text>' % (label_w - 6, y + 11, _esc(label[:32])))
+        write('<rect x="%.1f" y="%d" width="%.1f" height="%d" rx="2" fill="%s"><title>%s</title></rect>'
+              % (x, y + 2, w, row_h - 4, _bar_color(item), _esc(tip)))
+    write('</svg>')
 
 
-def render_html(document):
+def write_html(handle, document):
+    """The self-contained HTML report (inline CSS and SVG, no script, no external resource)."""
+    write = handle.write
     runs = document['runs']
-    parts = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             '<title>Spack install report</title><style>%s</style></head><body>' % HTML_STYLE,
-             '<h1>Spack install report</h1>',
-             '<p class="meta">Generated %s by research.wizard.progress%s.</p>' % (
-                 _esc(document['generated']),
-                 ', playbook <code>%s</code>' % _esc(document['playbook']) if document.get('playbook') else '')]
-    parts.append('<table class="summary" id="summary"><thead><tr><th>host</th><th>environment</th><th>total</th>')
-    parts.append(''.join('<th>%s</th>' % k for k in COUNT_KEYS))
-    parts.append('<th>rc</th><th>time</th><th>cache saved</th></tr></thead><tbody>')
+    write('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+          '<meta name="viewport" content="width=device-width, initial-scale=1">'
+          '<title>Spack install report</title><style>%s</style></head><body>' % HTML_STYLE)
+    write('<h1>Spack install report</h1>')
+    write('<p class="meta">Generated %s by research.wizard.progress%s.</p>' % (
+        _esc(document['generated']),
+        ', playbook <code>%s</code>' % _esc(document['playbook']) if document.get('playbook') else ''))
+    write('<table class="summary" id="summary"><thead><tr><th>host</th><th>environment</th><th>total</th>')
+    write(''.join('<th>%s</th>' % k for k in COUNT_KEYS))
+    write('<th>rc</th><th>time</th><th>cache saved</th></tr></thead><tbody>')
     for run in runs:
         counts = run['counts']
         saved = fmt_seconds(run['cache_saved_seconds']) if run['cache_saved_seconds'] is not None else 'unknown'
-        parts.append('<tr class="%s"><td>%s</td><td><code>%s</code></td><td class="num">%s</td>%s'
-                     '<td class="num">%s</td><td class="num">%s</td><td class="num">%s</td></tr>' % (
-                         'failed' if counts.get('failed') or run['died'] else 'ok',
-                         _esc(run['host']), _esc(run['env']), _esc(run['total']),
-                         ''.join('<td class="num">%d</td>' % (counts.get(k) or 0) for k in COUNT_KEYS),
-                         'died' if run['died'] else _esc(run['rc']), _esc(fmt_seconds(run['seconds'])),
-                         _esc(saved)))
-    parts.append('</tbody></table>')
-    parts.append('<div class="legend">%s</div>' % ''.join(
+        write('<tr class="%s"><td>%s</td><td><code>%s</code></td><td class="num">%s</td>%s'
+              '<td class="num">%s</td><td class="num">%s</td><td class="num">%s</td></tr>' % (
+                  'failed' if counts.get('failed') or run['died'] else 'ok',
+                  _esc(run['host']), _esc(run['env']), _esc(run['total']),
+                  ''.join('<td class="num">%d</td>' % (counts.get(k) or 0) for k in COUNT_KEYS),
+                  'died' if run['died'] else _esc(run['rc']), _esc(fmt_seconds(run['seconds'])),
+                  _esc(saved)))
+    write('</tbody></table>')
+    write('<div class="legend">%s</div>' % ''.join(
         '<span><i style="background:%s"></i>%s</span>' % (ORIGIN_COLORS[k], k)
         for k in ('cache', 'source', 'already', 'external', 'failed', 'skipped')))
     for index, run in enumerate(runs):
-        parts.append('<h2>%s <span class="meta">%s</span></h2>' % (_esc(run['host']), _esc(run['progress_file'])))
+        write('<h2>%s <span class="meta">%s</span></h2>' % (_esc(run['host']), _esc(run['progress_file'])))
         if run.get('msg'):
-            parts.append('<p><strong>%s</strong></p>' % _esc(run['msg']))
-        if run['failures']:
-            parts.append('<h3>Failures</h3><ul class="failures">')
-            for failure in run['failures']:
-                parts.append('<li><code>%s</code>: %s &mdash; log <code>%s</code></li>' % (
-                    _esc(package_label(failure.get('package'), failure.get('version'))),
-                    _esc(failure.get('message') or 'failed'), _esc(failure.get('log') or 'none')))
-            parts.append('</ul>')
-        parts.append('<h3>Timeline</h3>')
-        parts.append(render_timeline(run))
-        parts.append('<h3>Packages</h3><table class="packages" id="packages-%d"><thead><tr><th>package</th>'
-                     '<th>version</th><th>hash</th><th>origin</th><th>state</th><th>start</th><th>seconds</th>'
-                     '<th>recorded build time</th><th>log / message</th></tr></thead><tbody>' % index)
+            write('<p><strong>%s</strong></p>' % _esc(run['msg']))
+        opened = False
+        for failure in run['failures']:
+            if not opened:
+                write('<h3>Failures</h3><ul class="failures">')
+                opened = True
+            write('<li><code>%s</code>: %s &mdash; log <code>%s</code></li>' % (
+                _esc(package_label(failure.get('package'), failure.get('version'))),
+                _esc(failure.get('message') or 'failed'), _esc(failure.get('log') or 'none')))
+        if opened:
+            write('</ul>')
+        write('<h3>Timeline</h3>')
+        write_timeline(write, run)
+        write('<h3>Packages</h3><table class="packages" id="packages-%d"><thead><tr><th>package</th>'
+              '<th>version</th><th>hash</th><th>origin</th><th>state</th><th>start</th><th>seconds</th>'
+              '<th>recorded build time</th><th>log / message</th></tr></thead><tbody>' % index)
         for item in run['packages']:
             note = item.get('log') or ''
             if item.get('message'):
                 note = (note + ' ' if note else '') + item['message']
-            parts.append('<tr class="%s"><td>%s</td><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td>'
-                         '<td class="num">%s</td><td class="num">%s</td><td class="num">%s</td><td>%s</td></tr>' % (
-                             _esc(item.get('state')), _esc(item['package']), _esc(item.get('version')),
-                             _esc((item.get('hash') or '')[:7]), _esc(item.get('origin')), _esc(item.get('state')),
-                             _esc(fmt_seconds(item.get('start'))), _esc(fmt_seconds(item.get('seconds'))),
-                             _esc(fmt_seconds(item.get('build_seconds_recorded'))
-                                  if item.get('build_seconds_recorded') is not None else ''),
-                             _esc(note)))
-        parts.append('</tbody></table>')
-    parts.append('</body></html>\n')
-    return ''.join(parts)
+            recorded = item.get('build_seconds_recorded')
+            write('<tr class="%s"><td>%s</td><td>%s</td><td><code>%s</code></td><td>%s</td><td>%s</td>'
+                  '<td class="num">%s</td><td class="num">%s</td><td class="num">%s</td><td>%s</td></tr>' % (
+                      _esc(item.get('state')), _esc(item['package']), _esc(item.get('version')),
+                      _esc((item.get('hash') or '')[:7]), _esc(item.get('origin')), _esc(item.get('state')),
+                      _esc(fmt_seconds(item.get('start'))), _esc(fmt_seconds(item.get('seconds'))),
+                      _esc(fmt_seconds(recorded) if recorded is not None else ''), _esc(note)))
+        write('</tbody></table>')
+    write('</body></html>\n')

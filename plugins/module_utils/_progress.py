@@ -67,21 +67,71 @@ def parse_lines(data):
     return events, invalid
 
 
-def read_events(path):
-    """Read a progress file. Returns ``(events, invalid, exists, mtime)``.
+class ProgressReader(object):
+    """Follows one progress file, reading only what was appended since the previous :meth:`refresh`.
 
-    A missing file (the install has not started writing yet) is not an error: no events.
+    The status module re-reads the file every ~0.1 s while it waits for news, so a whole-file parse
+    per look would cost O(file) each time. Only complete lines are consumed: the bytes after the
+    last newline are being written right now and are read again, whole, at a later refresh.
+
+    A file that was replaced (another inode), truncated (shorter than what was read) or rewritten
+    (its first bytes differ) holds a new run: everything is read again from the start.
     """
-    try:
-        with open(path, 'rb') as handle:
+
+    HEAD_BYTES = 256
+
+    def __init__(self, path):
+        self.path = path
+        self.exists = False
+        self.mtime = None
+        self._stat_key = None
+        self._restart()
+
+    def _restart(self):
+        self.state = ProgressState()
+        self.run_events = []     # (seq, event) of the run the state holds
+        self.invalid = 0
+        self._offset = 0
+        self._head = b''
+
+    def refresh(self):
+        """Read the complete lines appended since the last call. True when anything changed."""
+        try:
+            stat = os.stat(self.path)
+        except (IOError, OSError) as exc:
+            if getattr(exc, 'errno', None) != 2:  # only ENOENT means "not written yet"
+                raise
+            changed = self.exists
+            self.exists, self.mtime, self._stat_key = False, None, None
+            if changed:
+                self._restart()
+            return changed
+        key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime)
+        if key == self._stat_key:
+            return False
+        with open(self.path, 'rb') as handle:
             stat = os.fstat(handle.fileno())
+            replaced = (self._stat_key is not None and self._stat_key[:2] != (stat.st_dev, stat.st_ino))
+            if replaced or stat.st_size < self._offset or handle.read(len(self._head)) != self._head:
+                self._restart()
+            handle.seek(self._offset)
             data = handle.read()
-    except (IOError, OSError) as exc:
-        if getattr(exc, 'errno', None) == 2:  # ENOENT
-            return [], 0, False, None
-        raise
-    events, invalid = parse_lines(data)
-    return events, invalid, True, stat.st_mtime
+        self.exists = True
+        self.mtime = stat.st_mtime
+        self._stat_key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime)
+        complete = data[:data.rfind(b'\n') + 1]
+        if len(self._head) < self.HEAD_BYTES:
+            self._head = (self._head + complete)[:self.HEAD_BYTES]
+        self._offset += len(complete)
+        events, invalid = parse_lines(complete)
+        self.invalid += invalid
+        for event in events:
+            seq = self.state.apply(event)
+            if self.state.events_seen == 1:
+                # apply() started a new run (first event, or the file now holds a newer run).
+                self.run_events = []
+            self.run_events.append((seq, event))
+        return True
 
 
 def package_label(name, version=None):
@@ -113,6 +163,39 @@ class PackageRecord(object):
     @property
     def label(self):
         return package_label(self.name, self.version)
+
+    def apply(self, kind, event, ts):
+        """Apply one of this package's events (``kind`` is its ``event``, ``ts`` its time)."""
+        for attr in ('version', 'log', 'message'):
+            value = event.get(attr)
+            if value is not None:
+                setattr(self, attr, value)
+        event_hash = event.get('hash')
+        # Spack prints 7-character prefixes in some lines and full hashes in others: keep the longest.
+        if isinstance(event_hash, str) and (self.hash is None or len(event_hash) > len(self.hash)):
+            self.hash = event_hash
+        origin = event.get('origin')
+        if origin in ORIGINS:
+            self.origin = origin
+        elif kind == 'building' and self.origin is None:
+            self.origin = 'source'
+        elif kind == 'extracting' and self.origin is None:
+            self.origin = 'cache'
+        index = _int(event.get('index'))
+        if index is not None:
+            self.index = index
+        if self.first_ts is None:
+            self.first_ts = ts
+        if kind in ACTIVE_STATES and self.active_ts is None:
+            self.active_ts = ts
+        if kind in ('installed', 'failed'):
+            self.end_ts = ts
+            seconds = _num(event.get('seconds'))
+            if seconds is not None:
+                self.seconds = seconds
+        elif kind == 'skipped':
+            self.end_ts = ts
+        self.state = kind
 
     def duration(self):
         """Seconds this package took, once it is installed or failed (None when unknown)."""
@@ -217,44 +300,15 @@ class ProgressState(object):
         name = event.get('package')
         if not isinstance(name, str) or not name:
             return
-        key = name
-        event_hash = event.get('hash')
-        record = self.packages.get(key)
+        record = self.packages.get(name)
         if record is None:
             record = PackageRecord(name)
-            self.packages[key] = record
-            self.order.append(key)
-        for attr in ('version', 'hash', 'log', 'message'):
-            value = event.get(attr)
-            if value is not None:
-                setattr(record, attr, value)
-        if isinstance(event_hash, str) and record.hash and len(event_hash) > len(record.hash):
-            record.hash = event_hash
-        origin = event.get('origin')
-        if origin in ORIGINS:
-            record.origin = origin
-        elif kind == 'building' and record.origin is None:
-            record.origin = 'source'
-        elif kind == 'extracting' and record.origin is None:
-            record.origin = 'cache'
-        index = _int(event.get('index'))
-        if index is not None:
-            record.index = index
+            self.packages[name] = record
+            self.order.append(name)
+        record.apply(kind, event, ts)
         total = _int(event.get('total'))
         if total is not None:
             self.spack_total = max(total, self.spack_total or 0)
-        if record.first_ts is None:
-            record.first_ts = ts
-        if kind in ACTIVE_STATES and record.active_ts is None:
-            record.active_ts = ts
-        if kind in ('installed', 'failed'):
-            record.end_ts = ts
-            seconds = _num(event.get('seconds'))
-            if seconds is not None:
-                record.seconds = seconds
-        elif kind == 'skipped':
-            record.end_ts = ts
-        record.state = kind
 
     # -- reading --------------------------------------------------------------------------------
     @property
@@ -417,7 +471,27 @@ def read_async_job(async_dir, job_id):
     return info
 
 
-def status(path, since=None, max_events=200, now=None, job=None, stale_after=0, check_pid=True):
+def _current_run(reader, job):
+    """``(state, run_events, msg)`` of the run to report: the reader's, unless it predates the job.
+
+    The progress file may still hold an earlier run (a writer that appends) while this job's install
+    has not written its start event yet: report nothing rather than the old run's end.
+    """
+    state = reader.state
+    if (job and job.get('state') == 'running' and job.get('since') and state.started is not None
+            and state.started < job['since'] - 2):
+        return (ProgressState(), [],
+                'Waiting for the install to start (the progress file holds an earlier run)')
+    return state, reader.run_events, None
+
+
+def _stale(state, mtime, now, stale_after, check_pid=True):
+    """The writer of this run is gone: its pid no longer runs and the file has been quiet."""
+    return bool(check_pid and stale_after and state.pid and mtime is not None
+                and now - mtime >= stale_after and not pid_alive(state.pid))
+
+
+def status(path, since=None, max_events=200, now=None, job=None, stale_after=0, check_pid=True, reader=None):
     """Everything ``spack_install_status`` returns about the progress file at ``path``.
 
     ``since``: return the events with ``seq >= since`` (all when None); at most ``max_events`` of
@@ -426,27 +500,15 @@ def status(path, since=None, max_events=200, now=None, job=None, stale_after=0, 
     without a ``finished`` event marks the run finished and ``died``.
     ``stale_after``: seconds without a write to the file after which a run whose ``start`` pid is
     gone from this host counts as died (0 turns the check off).
+    ``reader``: a :class:`ProgressReader` of ``path`` that is already up to date (read once if not).
     """
     if now is None:
         now = time.time()
-    events, invalid, exists, mtime = read_events(path)
-    state = ProgressState()
-    run_events = []
-    for event in events:
-        seq = state.apply(event)
-        if state.events_seen == 1:
-            # apply() started a new run (first event, or the file now holds a newer run).
-            run_events = []
-        run_events.append((seq, event))
-
-    msg = None
-    if (job and job.get('state') == 'running' and job.get('since') and state.started is not None
-            and state.started < job['since'] - 2):
-        # The progress file still holds an earlier run (the writer appends): this job's install has
-        # not written its start event yet. Report nothing rather than the old run's end.
-        state = ProgressState()
-        run_events = []
-        msg = 'Waiting for the install to start (the progress file holds an earlier run)'
+    if reader is None:
+        reader = ProgressReader(path)
+        reader.refresh()
+    exists, mtime, invalid = reader.exists, reader.mtime, reader.invalid
+    state, run_events, msg = _current_run(reader, job)
 
     rotated = False
     if since is not None and since > state.last_seq + 1:
@@ -475,8 +537,7 @@ def status(path, since=None, max_events=200, now=None, job=None, stale_after=0, 
             msg += ': %s' % job['msg']
     elif not finished and job and job.get('state') == 'missing' and not exists:
         msg = 'No async job status file at %s and no progress file yet' % job.get('results_file')
-    if (not finished and check_pid and stale_after and state.pid and mtime is not None
-            and now - mtime >= stale_after and not pid_alive(state.pid)):
+    if not finished and _stale(state, mtime, now, stale_after, check_pid):
         finished = True
         died = True
         rc = None
@@ -519,3 +580,34 @@ def status(path, since=None, max_events=200, now=None, job=None, stale_after=0, 
         run_start = state.started if state.started is not None else state.first_ts
         result['packages'] = [r.as_dict(run_start) for r in state.records()]
     return result
+
+
+def wait_status(path, since=None, max_events=200, wait=0, job_source=None, stale_after=0, interval=0.1,
+                clock=time.time, sleep=time.sleep):
+    """:func:`status`, once there is news: a long poll. Returns ``(result, job)``.
+
+    Waits up to ``wait`` seconds, looking at the file every ``interval`` seconds, and returns as soon
+    as the current run has events with ``seq >= since`` (any event when ``since`` is None), ``since``
+    is past the end of the file (a new run replaced it), the run has finished, the async job has
+    ended, or the writer is gone (``stale_after``). Every look costs one ``stat`` while nothing
+    changes, and a read of the new lines only when something did.
+
+    ``job_source``: a function returning the :func:`read_async_job` dict, called at every look.
+    """
+    reader = ProgressReader(path)
+    deadline = clock() + max(0.0, wait or 0)
+    target = 0 if since is None else since
+    while True:
+        reader.refresh()
+        job = job_source() if job_source else None
+        now = clock()
+        state, _events, _msg = _current_run(reader, job)
+        ready = (now >= deadline
+                 or state.last_seq + 1 != target  # new events, or since is from an older, longer run
+                 or state.finished
+                 or (job is not None and job.get('state') == 'finished')
+                 or _stale(state, reader.mtime, now, stale_after))
+        if ready:
+            return status(path, since=since, max_events=max_events, now=now, job=job,
+                          stale_after=stale_after, reader=reader), job
+        sleep(max(0.0, min(interval, deadline - now)))

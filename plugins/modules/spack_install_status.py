@@ -20,6 +20,11 @@ description:
     M(research.wizard.spack_install) with C(async) and C(poll=0). Every poll reaches callback
     plugins as C(v2_runner_retry); the P(research.wizard.progress#callback) callback turns them into a
     live progress bar or one line per package.
+  - With O(wait), a poll is a long poll - it returns as soon as Spack reports something new, or
+    after O(wait) seconds - so a loop with C(delay=0) shows every package within a fraction of a
+    second while polling only every O(wait) seconds when nothing happens.
+  - Within one C(until) loop each poll continues where the previous one stopped (the action plugin
+    of this module keeps the position), so every event is returned once.
   - With O(job_id) it also notices an install whose async job ended (killed over its time limit,
     crashed) without writing the C(finished) event, so the polling loop ends instead of running out
     of retries.
@@ -52,10 +57,27 @@ options:
         previous call. All events of the current run when not set.
       - When it is greater than the last C(seq) in the file plus one, the file was replaced by a new
         run; all its events are returned and RV(rotated) is true.
-      - Within one C(until) loop the task arguments are evaluated once, so a value here stays the
-        same for every retry. The P(research.wizard.progress#callback) callback keeps its own
-        position and ignores events it has already seen.
+      - Applies to the first poll of a task. The retries of an C(until) loop continue from the
+        RV(next_since) of the poll before (task arguments are evaluated only once per loop, so the
+        module's action plugin carries the position from one retry to the next). When a retry finds
+        a different run than the poll before, it returns all events of that run.
     type: int
+  wait:
+    description:
+      - Seconds to wait for news before returning - a long poll. The poll returns as soon as the
+        current run has events from O(since) on (any event on the first poll), the install has
+        finished, its async job has ended, its writer is gone (O(stale_after)), or the progress file
+        now holds another run; else after O(wait) seconds with no new events.
+      - The file is looked at every 0.1 seconds (one C(stat) while nothing changes, a read of the
+        appended lines when something did).
+      - V(0) returns at once.
+      - Successive polls of one C(until) loop start at least 0.5 seconds apart (the action plugin
+        holds a poll back when needed), so with C(delay=0), C(retries) of twice the C(async) limit
+        always outlast the install. The loop ends earlier, when the install finishes or its async
+        job ends.
+      - Keep it below the connection's and the task's timeouts.
+    type: float
+    default: 0
   max_events:
     description:
       - Return at most this many events, the most recent ones. RV(events_dropped) counts the older
@@ -106,7 +128,8 @@ seealso:
 EXAMPLES = r'''
 # Start the install in the background, then poll until it has finished. Each poll is one
 # v2_runner_retry callback event: enable the research.wizard.progress callback to see a live bar
-# (terminal) or one line per package (AWX, pipes).
+# (terminal) or one line per package (AWX, pipes). With wait, a poll returns as soon as Spack reports
+# something, so delay 0 shows each package within a fraction of a second.
 - name: Install the environment (one Spack process, in the background)
   research.wizard.spack_install:
     env: /opt/envs/selftest
@@ -119,11 +142,11 @@ EXAMPLES = r'''
   research.wizard.spack_install_status:
     progress_file: /var/tmp/selftest-progress.jsonl
     job_id: "{{ install_job.ansible_job_id }}"
-    max_events: 50
+    wait: 5             # long poll: return on news, else after 5 s
   register: install_status
   until: install_status.finished
-  retries: 1440         # retries x delay >= the async limit above
-  delay: 10
+  retries: 28800        # polls start >= 0.5 s apart: 2 x the async limit outlasts the install
+  delay: 0
 
 - name: Show what happened
   ansible.builtin.debug:
@@ -137,11 +160,12 @@ EXAMPLES = r'''
   research.wizard.spack_install_status:
     progress_file: /var/tmp/selftest-progress.jsonl
     job_id: "{{ install_job.ansible_job_id }}"
+    wait: 5
     fail_on_error: false
   register: install_status
   until: install_status.finished
-  retries: 1440
-  delay: 10
+  retries: 28800
+  delay: 0
 
 - name: Report failed packages with their build logs
   ansible.builtin.debug:
@@ -152,6 +176,16 @@ EXAMPLES = r'''
   ansible.builtin.async_status:
     jid: "{{ install_job.ansible_job_id }}"
     mode: cleanup
+
+# Without long polls: one look every 10 seconds (each package shows up to 10 s late)
+- name: Wait for the install, polling every 10 seconds
+  research.wizard.spack_install_status:
+    progress_file: /var/tmp/selftest-progress.jsonl
+    job_id: "{{ install_job.ansible_job_id }}"
+  register: install_status
+  until: install_status.finished
+  retries: 1440         # retries x delay >= the async limit
+  delay: 10
 
 # One look, for example from another playbook while an install runs
 - name: Where is the install now?
@@ -423,7 +457,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.research.wizard.plugins.module_utils._progress import (
     package_label,
     read_async_job,
-    status,
+    wait_status,
 )
 
 
@@ -432,6 +466,7 @@ def main():
         argument_spec=dict(
             progress_file=dict(type='path', required=True),
             since=dict(type='int'),
+            wait=dict(type='float', default=0),
             max_events=dict(type='int', default=200),
             job_id=dict(type='str'),
             async_dir=dict(type='path'),
@@ -443,18 +478,23 @@ def main():
     params = module.params
     if params['max_events'] < 0:
         module.fail_json(msg='max_events must be 0 or more, got %d' % params['max_events'])
+    if params['wait'] < 0:
+        module.fail_json(msg='wait must be 0 or more seconds, got %s' % params['wait'])
 
-    job = None
+    job_source = None
     if params['job_id']:
         async_dir = params['async_dir'] or os.environ.get('ANSIBLE_ASYNC_DIR') or '~/.ansible_async'
-        job = read_async_job(async_dir, params['job_id'])
+
+        def job_source():
+            return read_async_job(async_dir, params['job_id'])
 
     try:
-        result = status(
+        result, job = wait_status(
             params['progress_file'],
             since=params['since'],
             max_events=params['max_events'],
-            job=job,
+            wait=params['wait'],
+            job_source=job_source,
             stale_after=max(0, params['stale_after']),
         )
     except (IOError, OSError) as exc:

@@ -13,12 +13,11 @@ import tracemalloc
 from html.parser import HTMLParser
 
 import pytest
-import yaml
-
-from ansible import constants as C
 
 from ansible_collections.research.wizard.plugins.callback import progress as progress_callback
 from ansible_collections.research.wizard.plugins.module_utils import _progress as progress
+from helpers.progress_replay import OPTION_VARS, FakeResult, FakeTask, new_callback, register_options
+from helpers.progress_replay import replay as replay_polls
 
 T0 = 1764000000.0
 
@@ -60,85 +59,17 @@ PLAIN_EXPECTED = [
 ]
 
 
-class FakeDisplay(object):
-    """Records what the callback writes (the real Display writes to stdout with colours)."""
-
-    verbosity = 0
-
-    def __init__(self):
-        self.chunks = []
-        self.warnings = []
-
-    def display(self, msg, color=None, stderr=False, screen_only=False, log_only=False, newline=True):
-        self.chunks.append(msg + ('\n' if newline else ''))
-
-    def banner(self, msg, color=None, cows=True):
-        self.chunks.append('%s %s\n' % (msg, '*' * 10))
-
-    def warning(self, msg, formatted=False):
-        self.warnings.append(msg)
-
-    @property
-    def text(self):
-        return ''.join(self.chunks)
-
-    @property
-    def lines(self):
-        return [line for line in self.text.split('\n') if line]
-
-
-class FakeHost(object):
-    def __init__(self, name):
-        self.name = name
-
-    def get_name(self):
-        return self.name
-
-
-class FakeTask(object):
-    delegate_to = None
-
-    def __init__(self, action):
-        self.action = action
-        self.resolved_action = action
-
-    def get_name(self):
-        return 'wait'
-
-
-class FakeResult(object):
-    """The parts of a CallbackTaskResult the callback uses."""
-
-    def __init__(self, host, data, action='research.wizard.spack_install_status'):
-        self.host = FakeHost(host)
-        self.task = FakeTask(action)
-        self.result = data
-
-
-@pytest.fixture(scope='module')
-def plugin_name():
-    """Register the callback's documented options the way the plugin loader does."""
-    name = 'research.wizard.progress'
-    options = yaml.safe_load(progress_callback.DOCUMENTATION)['options']
-    C.config.initialize_plugin_configuration_definitions('callback', name, options)
-    return name
-
-
 @pytest.fixture
-def make_callback(plugin_name, tmp_path, monkeypatch):
-    for var in ('WIZARD_PROGRESS_MODE', 'WIZARD_PROGRESS_SUMMARY', 'WIZARD_PROGRESS_REPORTS',
-                'WIZARD_PROGRESS_REPORT_DIR', 'WIZARD_PROGRESS_HISTORY_FILE'):
+def make_callback(tmp_path, monkeypatch):
+    for var in OPTION_VARS:
         monkeypatch.delenv(var, raising=False)
+    register_options()
 
     def make(**options):
         direct = {'mode': 'plain', 'report_dir': str(tmp_path / 'reports'),
                   'history_file': str(tmp_path / 'history.json')}
         direct.update(options)
-        callback = progress_callback.CallbackModule()
-        callback._load_name = plugin_name
-        callback._display = FakeDisplay()
-        callback.set_options(direct=direct)
-        return callback
+        return new_callback(**direct)
     return make
 
 
@@ -156,28 +87,10 @@ def number(polls):
 
 
 def replay(callback, tmp_path, polls, host='localhost', max_events=200, now_offset=0.5):
-    """Append each poll's events to a progress file and feed the status of each poll to the callback,
-    as v2_runner_retry while running and v2_runner_on_failed/ok for the last one."""
-    path = str(tmp_path / ('%s.jsonl' % host))
-    if os.path.exists(path):
-        os.unlink(path)
-    results = []
-    for number_, poll in enumerate(number(polls)):
-        with open(path, 'a') as handle:
-            for event in poll:
-                handle.write(json.dumps(event) + '\n')
-        now = poll[-1]['ts'] + now_offset
-        data = progress.status(path, max_events=max_events, now=now)
-        results.append(data)
-        last = number_ == len(polls) - 1
-        if not last:
-            data = dict(data, attempts=number_ + 1, retries=10, failed=False)
-            callback.v2_runner_retry(FakeResult(host, data))
-        elif data['rc'] == 0:
-            callback.v2_runner_on_ok(FakeResult(host, data))
-        else:
-            callback.v2_runner_on_failed(FakeResult(host, dict(data, failed=True)))
-    return results
+    """The polls of POLLS (what spack_install appended between two polls), each read `now_offset`
+    seconds after its last event."""
+    timed = [(poll[-1]['ts'] + now_offset, poll) for poll in number(polls)]
+    return replay_polls(callback, str(tmp_path / ('%s.jsonl' % host)), timed, host=host, max_events=max_events)
 
 
 def test_plain_mode_prints_one_line_per_state_change(make_callback, tmp_path):
@@ -426,7 +339,11 @@ def test_options_from_environment(make_callback, monkeypatch, tmp_path):
 
 
 def test_memory_flat_over_a_long_stream(make_callback, tmp_path):
-    """1,200 packages through 300 polls: what the callback keeps grows with packages, not with polls."""
+    """1,200 packages through 300 polls: what the callback keeps does not grow with the packages.
+
+    Each poll's result is decoded from JSON inside the measurement, as Ansible hands the callback a
+    fresh result per poll: whatever the callback keeps of a result is counted.
+    """
     callback = make_callback(mode='plain', reports=False, summary=False)
     polls = [[dict(event='start', total=1200, pid=1, ts=T0)]]
     ts = T0
@@ -443,25 +360,36 @@ def test_memory_flat_over_a_long_stream(make_callback, tmp_path):
     seen = []
     for poll in numbered:
         seen.extend(poll)
-        results.append({'progress_file': '/p', 'exists': True, 'started': T0, 'pid': 1, 'total': 1200,
-                        'events': poll, 'next_since': poll[-1]['seq'] + 1, 'in_flight': [], 'finished': False,
-                        'done': (len(seen) - 1) // 2})
-    for data in results[:150]:
-        callback.v2_runner_retry(FakeResult('h', data))
-    callback._display.chunks = []
+        results.append(json.dumps({'progress_file': '/p', 'exists': True, 'started': T0, 'pid': 1, 'total': 1200,
+                                   'events': poll, 'next_since': poll[-1]['seq'] + 1, 'in_flight': [],
+                                   'finished': False, 'done': (len(seen) - 1) // 2}))
     tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    for data in results[150:]:
-        callback.v2_runner_retry(FakeResult('h', data))
+    for data in results[:75]:
+        callback.v2_runner_retry(FakeResult('h', json.loads(data)))
         callback._display.chunks = []
-    grown = tracemalloc.get_traced_memory()[0] - before
-    # replaying the same polls again must not grow anything at all (every event already seen)
-    mid = tracemalloc.get_traced_memory()[0]
-    for data in results:
-        callback.v2_runner_retry(FakeResult('h', data))
-    again = tracemalloc.get_traced_memory()[0] - mid
+    at_300 = tracemalloc.get_traced_memory()[0]
+    for data in results[75:]:
+        callback.v2_runner_retry(FakeResult('h', json.loads(data)))
+        callback._display.chunks = []
+    at_1200 = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     tracker = callback.runs['h'][0]
-    assert tracker.state.done() == 1200 and tracker.last_seq == numbered[-1][-1]['seq']
-    assert grown < 1200 * 1024  # ~600 package records
-    assert again < 64 * 1024
+    assert tracker.done == 1200 and tracker.last_seq == numbered[-1][-1]['seq']
+    assert tracker.active == {}
+    # 900 more packages: the old per-package records took ~500 bytes each (~440 KiB here)
+    assert at_1200 - at_300 < 16 * 1024, (at_300, at_1200)
+    # ... and they are all on disk for the reports
+    assert len(list(tracker.packages())) == 1200
+
+
+def test_json_report_writer_matches_json_dump(tmp_path):
+    """The reports stream the spooled packages; the file must be what json.dump would write."""
+    items = [{'package': 'a', 'seconds': 1.5, 'log': None}, {'package': 'b<&>', 'nested': {'x': [], 'y': {}}}]
+    document = {'format': 1, 'empty_list': [], 'empty_dict': {}, 'text': 'caf\u00e9 "q"',
+                'runs': [{'host': 'h', 'counts': {'cache': 1}, 'packages': progress_callback.Reiterable(
+                    lambda: iter(items))}]}
+    path = tmp_path / 'r.json'
+    with open(str(path), 'w') as handle:
+        progress_callback.write_json(handle, document)
+    expected = dict(document, runs=[dict(document['runs'][0], packages=items)])
+    assert path.read_text() == json.dumps(expected, indent=1, sort_keys=True)

@@ -276,3 +276,194 @@ def test_earlier_run_in_an_appended_file_is_not_this_jobs_end(tmp_path):
     (jobs / 'j.1').write_text(json.dumps({'started': True, 'finished': False}))
     read = progress.read_async_job(str(jobs), 'j.1')
     assert read['state'] == 'running' and abs(read['since'] - os.stat(str(jobs / 'j.1')).st_mtime) < 0.001
+
+
+# -- the incremental reader and the long poll ------------------------------------------------------
+
+def lines(events):
+    return ''.join(json.dumps(event) + '\n' for event in events)
+
+
+def test_reader_follows_appends_and_partial_last_lines(tmp_path):
+    events = stream(finished=False)
+    path = tmp_path / 'p.jsonl'
+    text = lines(events[:5])
+    cut = len(lines(events[:4])) + 7          # the fifth line is half written
+    path.write_text(text[:cut])
+    reader = progress.ProgressReader(str(path))
+    assert reader.refresh() is True
+    assert [seq for seq, _e in reader.run_events] == [0, 1, 2, 3]
+    assert reader.refresh() is False          # nothing new: one stat, no read
+    with open(str(path), 'a') as handle:
+        handle.write(text[cut:] + lines(events[5:7]))
+    assert reader.refresh() is True
+    assert [seq for seq, _e in reader.run_events] == [0, 1, 2, 3, 4, 5, 6]
+    assert reader.invalid == 0 and reader.state.done() == 2
+    # the same events as a fresh reader of the whole file
+    assert progress.status(str(path), now=T0 + 5, reader=reader) == progress.status(str(path), now=T0 + 5)
+
+
+def test_reader_empty_missing_and_recreated_file(tmp_path):
+    path = tmp_path / 'p.jsonl'
+    reader = progress.ProgressReader(str(path))
+    assert reader.refresh() is False and reader.exists is False
+    path.write_text('')
+    assert reader.refresh() is True and reader.exists is True and reader.run_events == []
+    path.write_text(lines(stream()[:3]))
+    reader.refresh()
+    assert len(reader.run_events) == 3
+    path.unlink()
+    assert reader.refresh() is True and reader.exists is False and reader.run_events == []
+    assert reader.state.pid is None
+    path.write_text(lines(stream()[:1]))
+    reader.refresh()
+    assert [seq for seq, _e in reader.run_events] == [0]
+
+
+def test_reader_truncated_for_a_new_run(tmp_path):
+    """spack_install empties the file when a run starts: the file gets shorter than what was read."""
+    path = tmp_path / 'p.jsonl'
+    path.write_text(lines(stream()))
+    reader = progress.ProgressReader(str(path))
+    reader.refresh()
+    assert reader.state.finished is True
+    newer = [dict(event='start', total=2, pid=99, ts=T0 + 50, seq=0)]
+    path.write_text(lines(newer))
+    assert reader.refresh() is True
+    assert reader.state.finished is False and reader.state.pid == 99
+    assert [seq for seq, _e in reader.run_events] == [0]
+
+
+def test_reader_rewritten_longer_in_place(tmp_path):
+    """A new run that is already longer than the old one when read: the first bytes tell them apart."""
+    path = tmp_path / 'p.jsonl'
+    path.write_text(lines(stream()[:2]))
+    reader = progress.ProgressReader(str(path))
+    reader.refresh()
+    newer = [dict(event='start', total=1, pid=7, ts=T0 + 99, seq=0)] + [
+        dict(event='queued', package='n%d' % i, ts=T0 + 99, seq=i + 1) for i in range(10)]
+    with open(str(path), 'r+') as handle:  # same inode, rewritten from the start
+        handle.write(lines(newer))
+    reader.refresh()
+    assert reader.state.pid == 7 and [seq for seq, _e in reader.run_events] == list(range(11))
+
+
+def test_reader_replaced_by_rename(tmp_path):
+    path = tmp_path / 'p.jsonl'
+    path.write_text(lines(stream()))
+    reader = progress.ProgressReader(str(path))
+    reader.refresh()
+    other = tmp_path / 'new.jsonl'
+    other.write_text(lines([dict(event='start', total=3, pid=5, ts=T0 + 60, seq=0)] + [
+        dict(event='queued', package='x%d' % i, ts=T0 + 61, seq=i + 1) for i in range(20)]))
+    os.rename(str(other), str(path))
+    reader.refresh()
+    assert reader.state.pid == 5 and len(reader.run_events) == 21 and reader.state.total == 20
+
+
+def test_reader_counts_garbage_once(tmp_path):
+    path = tmp_path / 'p.jsonl'
+    path.write_text('not json\n' + lines(stream()[:2]))
+    reader = progress.ProgressReader(str(path))
+    reader.refresh()
+    with open(str(path), 'a') as handle:
+        handle.write(lines(stream()[2:3]))
+    reader.refresh()
+    assert reader.invalid == 1 and len(reader.run_events) == 3
+
+
+class FakeClock(object):
+    """time.time/time.sleep for wait_status: sleeping advances the clock and runs `on_sleep`."""
+
+    def __init__(self, start=T0, on_sleep=None):
+        self.now = start
+        self.sleeps = []
+        self.on_sleep = on_sleep
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if self.on_sleep:
+            self.on_sleep(self)
+
+
+def test_wait_returns_at_once_when_there_are_new_events(tmp_path):
+    path = write(tmp_path / 'p.jsonl', stream(finished=False))
+    clock = FakeClock()
+    result, job = progress.wait_status(path, since=5, wait=10, clock=clock.time, sleep=clock.sleep)
+    assert clock.sleeps == [] and job is None
+    assert [e['seq'] for e in result['events']] == [5, 6, 7, 8, 9, 10]
+
+
+def test_wait_times_out_without_news(tmp_path):
+    path = write(tmp_path / 'p.jsonl', stream(finished=False))
+    clock = FakeClock()
+    result, _job = progress.wait_status(path, since=11, wait=1.0, interval=0.25, clock=clock.time,
+                                        sleep=clock.sleep)
+    assert clock.sleeps == [0.25, 0.25, 0.25, 0.25]
+    assert result['events'] == [] and result['next_since'] == 11 and result['finished'] is False
+
+
+def test_wait_returns_when_a_complete_line_arrives(tmp_path):
+    events = stream()
+    path = write(tmp_path / 'p.jsonl', events[:11])
+    line = json.dumps(events[11]) + '\n'
+
+    def writer(clock):
+        # a partial line first (not news), then the rest of it
+        with open(path, 'a') as handle:
+            handle.write(line[:10] if len(clock.sleeps) == 1 else line[10:] if len(clock.sleeps) == 3 else '')
+
+    clock = FakeClock(on_sleep=writer)
+    result, _job = progress.wait_status(path, since=11, wait=5, interval=0.1, clock=clock.time, sleep=clock.sleep)
+    assert len(clock.sleeps) == 3
+    assert [e['seq'] for e in result['events']] == [11] and result['finished'] is False
+
+
+def test_wait_returns_when_the_job_ends(tmp_path):
+    path = write(tmp_path / 'p.jsonl', stream(finished=False))
+    jobs = {'state': 'running', 'failed': None, 'rc': None, 'msg': None, 'since': T0}
+
+    def end_job(clock):
+        if len(clock.sleeps) == 2:
+            jobs.update(state='finished', failed=True, msg='Timeout exceeded')
+
+    clock = FakeClock(on_sleep=end_job)
+    result, job = progress.wait_status(path, since=11, wait=5, job_source=lambda: dict(jobs),
+                                       clock=clock.time, sleep=clock.sleep)
+    assert len(clock.sleeps) == 2 and job['state'] == 'finished'
+    assert result['finished'] is True and result['died'] is True
+
+
+def test_wait_for_the_first_event_and_after_rotation(tmp_path):
+    path = str(tmp_path / 'p.jsonl')
+
+    def start(clock):
+        if len(clock.sleeps) == 3:
+            write(path, stream()[:1])
+
+    clock = FakeClock(on_sleep=start)
+    result, _job = progress.wait_status(path, wait=5, clock=clock.time, sleep=clock.sleep)
+    assert len(clock.sleeps) == 3 and result['exists'] is True
+    assert [e['event'] for e in result['events']] == ['start']
+    # a position past the end of the file is from an older, longer run: no waiting
+    clock = FakeClock()
+    result, _job = progress.wait_status(path, since=40, wait=5, clock=clock.time, sleep=clock.sleep)
+    assert clock.sleeps == [] and result['rotated'] is True and len(result['events']) == 1
+
+
+def test_wait_ends_for_a_finished_run_and_a_gone_writer(tmp_path):
+    path = write(tmp_path / 'p.jsonl', stream())
+    clock = FakeClock()
+    result, _job = progress.wait_status(path, since=13, wait=5, clock=clock.time, sleep=clock.sleep)
+    assert clock.sleeps == [] and result['finished'] is True
+    events = stream(finished=False)
+    events[0]['pid'] = 2 ** 22 + 12345  # no such process
+    path = write(tmp_path / 'q.jsonl', events)
+    clock = FakeClock(start=os.stat(path).st_mtime + 59.5)
+    result, _job = progress.wait_status(path, since=11, wait=5, stale_after=60, interval=0.2,
+                                        clock=clock.time, sleep=clock.sleep)
+    assert sum(clock.sleeps) == pytest.approx(0.6) and result['died'] is True

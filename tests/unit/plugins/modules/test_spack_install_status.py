@@ -59,7 +59,7 @@ def progress_file(tmp_path, evs, tail=''):
 
 def test_documentation_is_valid_yaml_and_matches_the_argument_spec():
     doc = yaml.safe_load(spack_install_status.DOCUMENTATION)
-    assert set(doc['options']) == {'progress_file', 'since', 'max_events', 'job_id', 'async_dir',
+    assert set(doc['options']) == {'progress_file', 'since', 'wait', 'max_events', 'job_id', 'async_dir',
                                    'stale_after', 'fail_on_error'}
     for option in doc['options'].values():
         assert option['description']
@@ -68,8 +68,13 @@ def test_documentation_is_valid_yaml_and_matches_the_argument_spec():
                 'in_flight', 'events', 'finished', 'rc', 'eta_seconds', 'next_since', 'packages', 'job'):
         assert key in ret
     examples = yaml.safe_load(spack_install_status.EXAMPLES)
+    (start,) = [t for t in examples if 'research.wizard.spack_install' in t]
     waits = [t for t in examples if 'research.wizard.spack_install_status' in t and 'until' in t]
-    assert waits and all(t['until'].endswith('.finished') and t['retries'] and t['delay'] for t in waits)
+    assert waits and any(t['research.wizard.spack_install_status'].get('wait') for t in waits)
+    for task in waits:
+        assert task['until'].endswith('.finished') and 'delay' in task
+        # the loop must outlast the async limit: polls of one loop start at least 0.5 s apart
+        assert task['retries'] * max(task['delay'], 0.5) >= start['async'], task['name']
 
 
 def test_running_install(tmp_path, capsys):
@@ -164,3 +169,30 @@ def test_negative_max_events_is_rejected(tmp_path, capsys):
 def test_unreadable_progress_file(tmp_path, capsys):
     code, result = run_module(capsys, {'progress_file': str(tmp_path)})  # a directory
     assert code == 1 and 'Cannot read the progress file' in result['msg']
+
+
+def test_wait_returns_after_the_wait_without_news(tmp_path, capsys):
+    path = progress_file(tmp_path, events())
+    started = time.time()
+    code, result = run_module(capsys, {'progress_file': path, 'since': 7, 'wait': 0.3})
+    assert code == 0 and time.time() - started >= 0.3
+    assert result['events'] == [] and result['next_since'] == 7 and result['finished'] is False
+
+
+def test_wait_returns_at_once_with_news_or_an_ended_job(tmp_path, capsys):
+    path = progress_file(tmp_path, events())
+    started = time.time()
+    _code, result = run_module(capsys, {'progress_file': path, 'since': 6, 'wait': 30})
+    assert [e['seq'] for e in result['events']] == [6]
+    jobs = tmp_path / 'jobs'
+    jobs.mkdir()
+    (jobs / '5.5').write_text(json.dumps({'rc': 0, 'changed': True}))
+    _code, result = run_module(capsys, {'progress_file': path, 'since': 7, 'wait': 30, 'job_id': '5.5',
+                                        'async_dir': str(jobs), 'fail_on_error': False})
+    assert result['finished'] is True and result['job']['state'] == 'finished'
+    assert time.time() - started < 10
+
+
+def test_negative_wait_is_rejected(tmp_path, capsys):
+    code, result = run_module(capsys, {'progress_file': str(tmp_path / 'x'), 'wait': -1})
+    assert code == 1 and 'wait' in result['msg']

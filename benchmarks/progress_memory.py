@@ -1,0 +1,219 @@
+"""Memory of the research.wizard.progress callback over replayed installs of 1,000 to 5,000 packages.
+
+  .venv/bin/python benchmarks/progress_memory.py [--sizes 1000,2000,5000]
+
+For each size, a synthetic install stream in the format of docs/progress-events.md (the whole plan
+queued at the start, then 4 packages at a time: 80 % from the binary cache, 15 % built from source,
+3 % already installed, 1 % external, 1 % failed with their dependents skipped) is written to a
+progress file and read back the way a polling loop does: spack_install_status's reader
+(module_utils/_progress.py) after every 10 packages, continuing from the previous poll's
+`next_since`, at most 200 events per poll, and the complete package list in the final result.
+
+The results are prepared first and kept as JSON text; inside the measurement each one is decoded
+and handed to the callback as `v2_runner_retry` (the last as `v2_runner_on_ok`), as Ansible hands
+the callback a fresh result per poll. tracemalloc counts what the callback keeps:
+  - during the stream, after every 1,000 packages;
+  - after the final result (the complete package list goes to the callback's spool file);
+  - the peak while it prints the summary and writes the JSON and HTML reports (streamed from the spool),
+    without and with the build-time history (the history keeps one entry per package ever built from
+    source, at most 5,000: it grows with the distinct source builds, up to that cap).
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import tracemalloc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, '.collections'))
+
+POLL_EVERY = 10       # packages between two polls
+PARALLEL = 4          # packages worked on at once
+MAX_EVENTS = 200      # the status module's default
+
+
+def plan(count):
+    """(name, version, origin, fate) per package; fate is installed, failed or skipped."""
+    out = []
+    for i in range(count):
+        roll = i % 100
+        origin = 'cache' if roll < 80 else 'source' if roll < 95 else 'already' if roll < 98 else 'external'
+        fate = 'failed' if roll == 96 else 'skipped' if roll == 97 else 'installed'
+        out.append(('pkg-%05d' % i, '1.%d' % (i % 7), origin, fate))
+    return out
+
+
+def stream(count, t0):
+    """Yield (events, packages_done) in chunks of POLL_EVERY packages."""
+    packages = plan(count)
+    ts = [t0]
+
+    def event(kind, **fields):
+        ts[0] += 0.05
+        return dict(fields, event=kind, ts=round(ts[0], 3))
+
+    yield [event('start', total=count, pid=4242, cmd=['spack', 'install'], env='/envs/bench')] + [
+        event('queued', package=n, version=v) for n, v, _o, _f in packages], 0
+    totals = dict(cache=0, source=0, already=0, external=0, failed=0, skipped=0)
+    for first in range(0, count, POLL_EVERY):
+        chunk = []
+        for group in range(first, min(first + POLL_EVERY, count), PARALLEL):
+            batch = packages[group:group + PARALLEL]
+            for name, version, origin, fate in batch:
+                if fate == 'skipped':
+                    continue
+                if origin == 'cache':
+                    chunk.append(event('extracting', package=name, version=version, origin='cache', hash='h' * 32))
+                elif origin == 'source':
+                    chunk.append(event('fetching', package=name, version=version))
+                    chunk.append(event('building', package=name, version=version, origin='source'))
+            for name, version, origin, fate in batch:
+                if fate == 'skipped':
+                    chunk.append(event('skipped', package=name, version=version,
+                                       message='Skipping build of %s since a dependency failed' % name))
+                    totals['skipped'] += 1
+                elif fate == 'failed':
+                    chunk.append(event('failed', package=name, version=version, origin=origin, seconds=3.0,
+                                       log='/tmp/stage/%s/spack-build-out.txt' % name,
+                                       message='Error: ProcessError: Command exited with status 2'))
+                    totals['failed'] += 1
+                else:
+                    chunk.append(event('installed', package=name, version=version, origin=origin, hash='h' * 32,
+                                       seconds=0.0 if origin in ('already', 'external') else 2.5))
+                    totals[origin] += 1
+        done = min(first + POLL_EVERY, count)
+        if done == count:
+            chunk.append(event('finished', rc=1, seconds=round(ts[0] - t0, 3), totals=totals))
+        yield chunk, done
+
+
+def prepare(count, work, progress):
+    """The poll results of one replayed install, as JSON text, with the package count after each."""
+    path = os.path.join(work, 'progress-%d.jsonl' % count)
+    reader = progress.ProgressReader(path)
+    since, results = None, []
+    seq = 0
+    t0 = time.time() - 3600
+    with open(path, 'w') as handle:
+        for events, done in stream(count, t0):
+            for event in events:
+                event['seq'] = seq
+                seq += 1
+                handle.write(json.dumps(event, sort_keys=True) + '\n')
+            handle.flush()
+            reader.refresh()
+            data = progress.status(path, since=since, max_events=MAX_EVENTS, now=events[-1]['ts'] + 0.1,
+                                   reader=reader)
+            since = data['next_since']
+            data.update(changed=False, failed=False)
+            results.append((json.dumps(data), done))
+    os.unlink(path)
+    return results
+
+
+def make_callback(work, history):
+    import yaml
+    from ansible import constants as C
+    from ansible_collections.research.wizard.plugins.callback import progress as cb
+
+    name = 'research.wizard.progress'
+    C.config.initialize_plugin_configuration_definitions('callback', name, yaml.safe_load(cb.DOCUMENTATION)['options'])
+
+    class Display(object):
+        verbosity = 0
+
+        def display(self, *args, **kwargs):
+            pass
+        banner = warning = display
+
+    callback = cb.CallbackModule()
+    callback._load_name = name
+    callback._display = Display()
+    callback.set_options(direct={'mode': 'plain', 'reports': True, 'summary': True,
+                                 'report_dir': os.path.join(work, 'reports'),
+                                 'history_file': history})
+    return callback
+
+
+class Host(object):
+    def get_name(self):
+        return 'bench-host'
+
+
+class Task(object):
+    action = resolved_action = 'research.wizard.spack_install_status'
+
+
+class Result(object):
+    def __init__(self, data):
+        self.host, self.task, self.result = Host(), Task(), data
+
+
+def replay(results, callback):
+    """Feed the results; returns (memory after every 1,000 packages, after the final result, peak
+    while writing the summary and reports)."""
+    marks = {}
+    tracemalloc.start()
+    for index, (text, done) in enumerate(results):
+        data = json.loads(text)
+        if index < len(results) - 1:
+            callback.v2_runner_retry(Result(data))
+        else:
+            callback.v2_runner_on_ok(Result(data))
+        del data
+        if done and done % 1000 == 0 and done not in marks:
+            marks[done] = tracemalloc.get_traced_memory()[0]
+    after_final = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    before_reports = tracemalloc.get_traced_memory()[0]
+    callback.v2_playbook_on_stats(None)
+    reports_peak = tracemalloc.get_traced_memory()[1] - before_reports
+    tracemalloc.stop()
+    return marks, after_final, reports_peak
+
+
+def measure(count, work, progress):
+    results = prepare(count, work, progress)
+    marks, after_final, reports_peak = replay(results, make_callback(work, os.path.join(work, 'history.json')))
+    _marks, _final, reports_peak_no_history = replay(results, make_callback(work, ''))
+    return marks, after_final, reports_peak_no_history, reports_peak
+
+
+def kib(value):
+    return '%.1f KiB' % (value / 1024.0)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument('--sizes', default='1000,2000,5000', help='package counts, comma-separated')
+    args = parser.parse_args()
+    from ansible_collections.research.wizard.plugins.module_utils import _progress as progress
+
+    sizes = sorted(int(s) for s in args.sizes.split(','))
+    rows = []
+    for count in sizes:
+        work = tempfile.mkdtemp(prefix='wizard-memory-')
+        try:
+            rows.append((count,) + measure(count, work, progress))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    print('research.wizard.progress callback memory (tracemalloc: bytes the callback holds);')
+    print('a poll every %d packages, at most %d events per poll' % (POLL_EVERY, MAX_EVENTS))
+    count, marks = rows[-1][0], rows[-1][1]
+    print('during the %d-package stream: %s' % (count, ', '.join(
+        'after %d: %s' % (done, kib(value)) for done, value in sorted(marks.items()))))
+    first, last = min(marks), max(marks)
+    print('  ratio after %d / after %d packages: %.2f' % (last, first, marks[last] / float(marks[first])))
+    print('%8s  %14s  %18s  %24s' % ('packages', 'after final', 'reports peak', 'reports peak + history'))
+    for count, marks, final, peak, peak_history in rows:
+        print('%8d  %14s  %18s  %24s' % (count, kib(final), kib(peak), kib(peak_history)))
+    small, large = rows[0], rows[-1]
+    print('ratio %d / %d packages: after final %.2f, reports peak %.2f, reports peak with history %.2f' % (
+        large[0], small[0], large[2] / float(small[2]), large[3] / float(small[3]), large[4] / float(small[4])))
+
+
+if __name__ == '__main__':
+    main()
