@@ -384,6 +384,11 @@ class RunTracker(object):
         if isinstance(result.get('done'), int):
             # The poll counted the whole file: it also knows the packages of events not seen here.
             self.done = result['done']
+        if isinstance(result.get('in_flight'), list) and self.active:
+            # A package whose end event was left out of a poll (max_events) would stay here for good.
+            working = set(item.get('package') for item in result['in_flight'] if isinstance(item, dict))
+            for name in [name for name in self.active if name not in working]:
+                del self.active[name]
         if result.get('finished'):
             self.finished = True
         if isinstance(result.get('packages'), list):

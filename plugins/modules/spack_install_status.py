@@ -331,6 +331,7 @@ events:
     - The events of the current run with C(seq) at least O(since) (all when O(since) is not set),
       the most recent O(max_events) of them, as written to the progress file (see
       C(docs/progress-events.md)).
+    - In the retries of an C(until) loop, the events written since the previous poll.
   returned: always
   type: list
   elements: dict

@@ -393,3 +393,18 @@ def test_json_report_writer_matches_json_dump(tmp_path):
         progress_callback.write_json(handle, document)
     expected = dict(document, runs=[dict(document['runs'][0], packages=items)])
     assert path.read_text() == json.dumps(expected, indent=1, sort_keys=True)
+
+
+def test_packages_whose_end_was_not_seen_leave_the_live_state(make_callback):
+    callback = make_callback(mode='plain', reports=False, summary=False)
+    base = {'progress_file': '/p', 'exists': True, 'started': T0, 'pid': 1, 'total': 2, 'finished': False}
+    building = dict(event='building', package='a', version='1', origin='source', ts=T0 + 1, seq=1)
+    callback.v2_runner_retry(FakeResult('h', dict(base, events=[building], next_since=2, done=0, in_flight=[
+        {'package': 'a', 'version': '1', 'state': 'building', 'origin': 'source', 'elapsed': 0.5}])))
+    (tracker,) = callback.runs['h']
+    assert list(tracker.active) == ['a']
+    # a's end event was left out of the next poll (max_events); the poll's in_flight no longer has it
+    later = dict(event='building', package='b', version='1', origin='source', ts=T0 + 9, seq=9)
+    callback.v2_runner_retry(FakeResult('h', dict(base, events=[later], next_since=10, done=1, in_flight=[
+        {'package': 'b', 'version': '1', 'state': 'building', 'origin': 'source', 'elapsed': 0.1}])))
+    assert list(tracker.active) == ['b'] and tracker.done == 1 and tracker.missed == 8  # seq 0, 2..8
