@@ -14,7 +14,6 @@ same run, for the side-by-side figure.
 import argparse
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys

@@ -91,8 +91,8 @@ def test_recorded_stream_output(name, mode, tmp_path, monkeypatch):
     assert final['finished'] is True
     # the summary row agrees with what the status module counted
     row = [line for line in text.splitlines() if line.startswith('node1 ')][-1].split()
-    assert row[2:8] == [str(final['counts'][k]) for k in ('cache', 'source', 'already', 'external', 'failed',
-                                                           'skipped')]
+    keys = ('cache', 'source', 'already', 'external', 'failed', 'skipped')
+    assert row[2:8] == [str(final['counts'][k]) for k in keys]
 
 
 @pytest.mark.skipif(not stream_names(), reason='no recorded streams in %s' % STREAMS)
