@@ -131,7 +131,8 @@ keyed_groups:
   - key: wizard_owner
     prefix: owner
 groups:
-  builders: wizard_cache_access == 'readwrite'
+  spot: wizard_spot
+  stopped: wizard_state == 'stopped'
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/research-wizard/inventory

@@ -41,14 +41,14 @@ def aws_env(**extra):
     return env
 
 
-def playbook(name, endpoint, extra_vars, check=False, env=None):
+def playbook(name, endpoint, extra_vars, check=False, env=None, timeout=600):
     path = name if "/" in name else "playbooks/%s" % name
     cmd = [os.path.join(BIN, "ansible-playbook"), path,
            "-e", json.dumps(dict({"aws_region": REGION, "aws_endpoint_url": endpoint}, **extra_vars))]
     if check:
         cmd.append("--check")
     proc = subprocess.run(cmd, cwd=ROOT, env=env or aws_env(), stdout=subprocess.PIPE, check=False,
-                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=600)
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=timeout)
     recap = dict((m.group(1), {"ok": int(m.group(2)), "changed": int(m.group(3)), "failed": int(m.group(5))})
                  for m in RECAP.finditer(proc.stdout))
     return proc.returncode, proc.stdout, recap
@@ -138,6 +138,21 @@ def assert_cache_policy(endpoint, role, bucket, prefix, write):
             assert resource in ("arn:aws:s3:::%s" % bucket, "arn:aws:s3:::%s/%s/*" % (bucket, prefix))
 
 
+def assert_logs_policy(endpoint, role, group):
+    """The instance may create streams in, and write to, its own log group, and nothing else."""
+    doc = client("iam", endpoint).get_role_policy(RoleName=role, PolicyName="research-wizard-logs")["PolicyDocument"]
+    if isinstance(doc, str):
+        doc = json.loads(doc)
+    [statement] = doc["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert sorted(statement["Action"]) == ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+    # The modules method leaves the account out (*), CloudFormation fills it in.
+    arn = r"arn:aws:logs:%s:(\*|[0-9]{12}):log-group:%s" % (REGION, re.escape(group))
+    assert len(statement["Resource"]) == 2
+    assert re.fullmatch(arn, statement["Resource"][0]), statement["Resource"]
+    assert re.fullmatch(arn + re.escape(":log-stream:*"), statement["Resource"][1]), statement["Resource"]
+
+
 def assert_instance(endpoint, deployment, instance_type, architecture, volume_gb):
     [instance] = live_instances(endpoint)
     tags = dict((t["Key"], t["Value"]) for t in instance["Tags"])
@@ -198,6 +213,7 @@ def test_provision_modules_idempotent_inventory_teardown(tmp_path):
         [rule] = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
         assert rule["Expiration"]["Days"] == 180 and rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
         assert_cache_policy(endpoint, "research-wizard-chem-mod", bucket, "spack/cache", write=False)
+        assert_logs_policy(endpoint, "research-wizard-chem-mod", "/research-wizard/chem-mod")
         instance = assert_instance(endpoint, deployment, "r7g.large", "arm64", 40)
         assert instance["KeyName"] == "research-wizard-chem-mod"
         [template] = client("ec2", endpoint).describe_launch_template_versions(
@@ -279,6 +295,7 @@ def test_cloudformation_infrastructure(tmp_path):
                         "RestrictPublicBuckets: true", "aws:SecureTransport", "DeletionPolicy: Retain"):
             assert setting in template
         assert_cache_policy(endpoint, "research-wizard-chem-cfn", bucket, "spack/cache", write=True)
+        assert_logs_policy(endpoint, "research-wizard-chem-cfn", "/research-wizard/chem-cfn")
         assert_security_group(endpoint, "chem-cfn")
         assert leftovers(endpoint)["instance_profiles"] == ["research-wizard-chem-cfn"]
         [lab_key] = client("ec2", endpoint).describe_key_pairs()["KeyPairs"]
@@ -304,6 +321,7 @@ ERRORS = [
     ("bad_type", {"wizard_instance_type": "huge"}, {}, "Invalid instance size: type 'huge'"),
     ("arch_mismatch", {"wizard_instance_type": "c7g.large"}, {}, "this type is arm64"),
     ("bad_domain", {"domain": "Chemistry Pack"}, {}, "Pass the domain pack"),
+    ("unknown_domain", {"domain": "chemistri"}, {}, "unknown domain 'chemistri'; did you mean 'chemistry'?"),
     ("no_credentials", {}, {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
                             "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent"},
      "No usable AWS credentials"),

@@ -1,14 +1,28 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""deploy.yml -e target=aws sizes the instance from the domain pack and provisions it (moto);
-teardown.yml -e target=aws removes it. The host play is pointed at no host: moto has no SSH."""
+"""deploy.yml -e target=aws against moto: check mode lists what it would create and creates nothing;
+the pack's size picks the instance; the deploy itself runs on this machine (moto's instance has no
+SSH) with the real Spack, and its summary and build logs reach the deployment's CloudWatch log group;
+aws_logs.yml then sends nothing more; teardown.yml -e target=aws removes everything. The owner, and
+so the deployment name, comes from the inventory."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
+
+import json
+import os
 
 import pytest
 
 from helpers.moto import moto_server
-from integration.aws.test_aws_roles import NOTHING, base_vars, leftovers, live_instances, ok, playbook
+from helpers.spack_sandbox import deploy_vars, make_spack_tarball, real_spack_root
+from integration.aws.test_aws_roles import (NOTHING, ROOT, SSH_CIDR, aws_env, client, leftovers, live_instances, ok,
+                                            playbook)
+
+pytestmark = pytest.mark.skipif(real_spack_root() is None,
+                                reason="no real Spack at $SPACK_ROOT (default /opt/spack); see ../shared/spack/README.md")
+
+DEPLOYMENT = "selftest-alice"
+GROUP = "/research-wizard/" + DEPLOYMENT
 
 
 @pytest.fixture
@@ -17,19 +31,71 @@ def endpoint():
         yield url
 
 
-def test_deploy_and_teardown_with_target_aws(tmp_path, endpoint):
-    values = base_vars(tmp_path, 'selftest-it', domain='selftest', target='aws', size='medium',
-                       wizard_hosts='wizard_no_such_group')
-    for key in ('wizard_instance_type', 'wizard_root_volume_gb', 'wizard_root_volume_type', 'wizard_architecture',
-                'wizard_size', 'wizard_cost_per_hour'):
-        del values[key]          # they must come from the pack's size
-    ok(playbook('deploy.yml', endpoint, values))
-    instances = live_instances(endpoint)
-    assert len(instances) == 1
-    # domains/selftest.yml, size medium
-    assert instances[0]['InstanceType'] == 'c7i.large'
-    tags = dict((t['Key'], t['Value']) for t in instances[0]['Tags'])
-    assert tags['research-wizard:domain'] == 'selftest' and tags['research-wizard:size'] == 'medium'
+def log_streams(endpoint):
+    logs = client("logs", endpoint)
+    streams = logs.describe_log_streams(logGroupName=GROUP)["logStreams"]
+    return dict((s["logStreamName"], [e["message"] for e in logs.get_log_events(
+        logGroupName=GROUP, logStreamName=s["logStreamName"], startFromHead=True)["events"]]) for s in streams)
 
-    ok(playbook('teardown.yml', endpoint, dict(values, wizard_teardown_bucket=True, wizard_teardown_bucket_force=True)))
+
+def test_deploy_logs_and_teardown_with_target_aws(tmp_path, endpoint):
+    site = str(tmp_path / "site")
+    os.makedirs(site)
+    tarball = make_spack_tarball(real_spack_root(), os.path.join(site, "spack-src.tar"))
+    # wizard_owner from the inventory (group all), not from $USER.
+    owner_inventory = tmp_path / "owner.yml"
+    owner_inventory.write_text("all:\n  vars:\n    wizard_owner: alice\n")
+    env = aws_env(ANSIBLE_INVENTORY="%s,%s" % (os.path.join(ROOT, "inventories", "local", "hosts.yml"), owner_inventory),
+                  WIZARD_PROGRESS_REPORTS="false")
+    env.pop("SPACK_DISABLE_LOCAL_CONFIG", None)  # the sandbox's user scope must apply
+    values = {
+        "domain": "selftest", "target": "aws", "size": "medium", "wizard_ssh_cidr": SSH_CIDR,
+        "wizard_cache_bucket": "wizard-cache-selftest-it", "wizard_key_path": str(tmp_path / "key.pem"),
+        # moto treats any bucket-policy Condition as a deny and has no SSH to wait for.
+        "wizard_cache_tls_policy": False, "wizard_wait_for_ssh": False,
+    }
+
+    # Check mode: the pack's size and price, what would be created; nothing is.
+    rc, out, recap = playbook("deploy.yml", endpoint, values, check=True, env=env)
+    ok((rc, out, recap))
+    assert "Would create deployment %s of domain selftest" % DEPLOYMENT in out
+    assert "c7i.large" in out and "about $0.08925/hour" in out and "Would launch research-wizard-%s" % DEPLOYMENT in out
+    assert leftovers(endpoint) == NOTHING
+
+    # The deploy host is this machine, with Spack in a throw-away site.
+    deploy = dict(values, wizard_hosts="localhost", cache="none", **deploy_vars(site, tarball))
+    ok(playbook("deploy.yml", endpoint, deploy, env=env, timeout=1800))
+    [instance] = live_instances(endpoint)
+    assert instance["InstanceType"] == "c7i.large"  # domains/selftest.yml, size medium
+    tags = dict((t["Key"], t["Value"]) for t in instance["Tags"])
+    assert (tags["research-wizard:domain"], tags["research-wizard:size"]) == ("selftest", "medium")
+    assert (tags["research-wizard:owner"], tags["research-wizard:deployment"]) == ("alice", DEPLOYMENT)
+
+    with open(os.path.join(site, "data", "deployments", "selftest.json")) as f:
+        summary = json.load(f)
+    built = sorted("%s@%s-%s" % (p["name"], p["version"], p["hash"][:7]) for p in summary["packages"]
+                   if p["origin"] == "source")
+    assert summary["counts"]["source"] == len(built) == 4
+
+    streams = log_streams(endpoint)
+    [prefix] = set(name.rsplit("/", 1)[0] for name in streams if name.endswith("/summary"))
+    assert prefix.startswith("localhost/selftest/") and prefix.endswith("Z")
+    head, packages = streams[prefix + "/summary"][0], streams[prefix + "/summary"][1:]
+    assert json.loads(head) == dict((k, v) for k, v in summary.items() if k != "packages")
+    assert [json.loads(p) for p in packages] == summary["packages"]
+    logs = dict((name[len(prefix + "/spack/"):], events) for name, events in streams.items()
+                if name.startswith(prefix + "/spack/"))
+    assert sorted(logs) == built
+    # Each is the package's own build log (Spack keeps it, gzipped, in the prefix's .spack).
+    for name, events in logs.items():
+        assert events and any(name.split("@")[0] in line for line in events), (name, events[:20])
+
+    # The same run again: every stream exists, nothing is sent.
+    rc, out, recap = playbook("aws_logs.yml", endpoint, deploy, env=env)
+    assert ok((rc, out, recap))["changed"] == 0, out[-6000:]
+    assert log_streams(endpoint) == streams
+
+    ok(playbook("teardown.yml", endpoint, dict(values, wizard_hosts="wizard_no_such_group",
+                                               wizard_teardown_bucket=True, wizard_teardown_bucket_force=True),
+                env=env))
     assert leftovers(endpoint) == NOTHING
