@@ -69,8 +69,10 @@ def realstack_pack(work):
     shutil.copy(os.path.join(ROOT, 'domains', 'schema.json'), domains)
     with open(os.path.join(ROOT, 'domains', 'selftest.yml')) as f:
         pack = yaml.safe_load(f)
+    specs = list(manifest['specs'])
     pack.update(name='realstack', title='Realstack benchmark', description='Ten real Spack packages that build offline.',
-                specs={'stack': list(manifest['specs'])}, target='x86_64_v3', repos=[], source_mirrors=[])
+                specs={'stack': specs}, target='x86_64_v3', repos=[], source_mirrors=[],
+                pins=dict((s, 'the version whose source archive the offline realstack mirror holds') for s in specs))
     pack['concretizer'] = {'unify': True}
     with open(os.path.join(domains, 'realstack.yml'), 'w') as f:
         yaml.safe_dump(pack, f)
@@ -108,6 +110,8 @@ def main():
     if args.realstack:
         e = spack_env(dvars)
         e['PATH'] = os.path.dirname(spack) + os.pathsep + e['PATH']
+        # The script registers the mirror anew: a re-run in the same --workdir drops the old entry first.
+        subprocess.run([spack, 'mirror', 'remove', '--scope', 'site', 'realstack-src'], env=e, capture_output=True, check=False)
         timed(['bash', os.path.join(REALSTACK, 'make-source-mirror.sh'), os.path.join(work, 'realstack')], env=e)
 
     def store(name):
