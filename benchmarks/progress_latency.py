@@ -90,7 +90,7 @@ def measure(label, rounds, wait, delay):
         delays.extend(got)
         polls += count
     median, worst = statistics.median(delays), max(delays)
-    print('%-28s n=%-3d median=%.2fs  max=%.2fs  polls=%-4d  target <= %.0f s: %s' % (
+    print('%-28s n=%-3d median=%.2fs  max=%.2fs  retries=%-4d  target <= %.0f s: %s' % (
         label, len(delays), median, worst, polls, TARGET, 'met' if worst <= TARGET else 'NOT met'))
     print('%-28s delays: %s' % ('', ' '.join('%.2f' % d for d in sorted(delays))))
     return median, worst

@@ -1,10 +1,10 @@
 """Memory of the research.wizard.progress callback over replayed installs of 1,000 to 5,000 packages.
 
-  .venv/bin/python benchmarks/progress_memory.py [--sizes 1000,2000,5000]
+  .venv/bin/python benchmarks/progress_memory.py [--sizes 1000,2000,5000] [--baseline REV]
 
 For each size, a synthetic install stream in the format of docs/progress-events.md (the whole plan
 queued at the start, then 4 packages at a time: 80 % from the binary cache, 15 % built from source,
-3 % already installed, 1 % external, 1 % failed with their dependents skipped) is written to a
+2 % external, 1 % already installed, 1 % failed, 1 % skipped) is written to a
 progress file and read back the way a polling loop does: spack_install_status's reader
 (module_utils/_progress.py) after every 10 packages, continuing from the previous poll's
 `next_since`, at most 200 events per poll, and the complete package list in the final result.
@@ -17,18 +17,23 @@ the callback a fresh result per poll. tracemalloc counts what the callback keeps
   - the peak while it prints the summary and writes the JSON and HTML reports (streamed from the spool),
     without and with the build-time history (the history keeps one entry per package ever built from
     source, at most 5,000: it grows with the distinct source builds, up to that cap).
+`--baseline REV` also replays the stream through the callback of that git revision, for comparison.
 """
 import argparse
+import gc
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
+import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, '.collections'))
+sys.path.append(os.path.join(ROOT, 'tests'))
 
 POLL_EVERY = 10       # packages between two polls
 PARALLEL = 4          # packages worked on at once
@@ -114,58 +119,42 @@ def prepare(count, work, progress):
     return results
 
 
-def make_callback(work, history):
-    import yaml
-    from ansible import constants as C
-    from ansible_collections.research.wizard.plugins.callback import progress as cb
+def make_callback(module, work, history):
+    from helpers.progress_replay import FakeDisplay, new_callback
 
-    name = 'research.wizard.progress'
-    C.config.initialize_plugin_configuration_definitions('callback', name, yaml.safe_load(cb.DOCUMENTATION)['options'])
-
-    class Display(object):
-        verbosity = 0
-
-        def display(self, *args, **kwargs):
-            pass
-        banner = warning = display
-
-    callback = cb.CallbackModule()
-    callback._load_name = name
-    callback._display = Display()
-    callback.set_options(direct={'mode': 'plain', 'reports': True, 'summary': True,
-                                 'report_dir': os.path.join(work, 'reports'),
-                                 'history_file': history})
-    return callback
+    return new_callback(display=FakeDisplay(keep=False), module=module, mode='plain', reports=True,
+                        summary=True, report_dir=os.path.join(work, 'reports'), history_file=history)
 
 
-class Host(object):
-    def get_name(self):
-        return 'bench-host'
-
-
-class Task(object):
-    action = resolved_action = 'research.wizard.spack_install_status'
-
-
-class Result(object):
-    def __init__(self, data):
-        self.host, self.task, self.result = Host(), Task(), data
+def load_baseline(revision):
+    """The callback module as it was at a git revision, for the side-by-side figures."""
+    source = subprocess.check_output(['git', '-C', ROOT, 'show', '%s:plugins/callback/progress.py' % revision])
+    module = types.ModuleType('wizard_progress_baseline')
+    exec(compile(source, 'progress.py@%s' % revision, 'exec'), module.__dict__)
+    return module
 
 
 def replay(results, callback):
-    """Feed the results; returns (memory after every 1,000 packages, after the final result, peak
-    while writing the summary and reports)."""
+    """Feed the results; returns (memory after every 1,000 packages of the stream, after the final
+    result, peak while writing the summary and reports)."""
+    from helpers.progress_replay import FakeResult
+
     marks = {}
     tracemalloc.start()
     for index, (text, done) in enumerate(results):
         data = json.loads(text)
         if index < len(results) - 1:
-            callback.v2_runner_retry(Result(data))
+            callback.v2_runner_retry(FakeResult('bench-host', data))
         else:
-            callback.v2_runner_on_ok(Result(data))
+            callback.v2_runner_on_ok(FakeResult('bench-host', data))
+        # The result itself is Ansible's (and holds every failure so far): only what the callback
+        # keeps of it counts.
         del data
-        if done and done % 1000 == 0 and done not in marks:
+        if index < len(results) - 1 and done and done % 1000 == 0 and done not in marks:
+            # Count what is kept, not garbage a collection has not reached yet.
+            gc.collect()
             marks[done] = tracemalloc.get_traced_memory()[0]
+    gc.collect()
     after_final = tracemalloc.get_traced_memory()[0]
     tracemalloc.reset_peak()
     before_reports = tracemalloc.get_traced_memory()[0]
@@ -175,44 +164,77 @@ def replay(results, callback):
     return marks, after_final, reports_peak
 
 
-def measure(count, work, progress):
-    results = prepare(count, work, progress)
-    marks, after_final, reports_peak = replay(results, make_callback(work, os.path.join(work, 'history.json')))
-    _marks, _final, reports_peak_no_history = replay(results, make_callback(work, ''))
-    return marks, after_final, reports_peak_no_history, reports_peak
+def measure_one(count, variant):
+    """One replay in this process: `variant` is `history`, `no-history` or `baseline:REV`."""
+    from ansible_collections.research.wizard.plugins.callback import progress as callback_module
+    from ansible_collections.research.wizard.plugins.module_utils import _progress as progress
+
+    work = tempfile.mkdtemp(prefix='wizard-memory-')
+    try:
+        results = prepare(count, work, progress)
+        if variant.startswith('baseline:'):
+            callback = make_callback(load_baseline(variant.split(':', 1)[1]), work, '')
+        else:
+            history = os.path.join(work, 'history.json') if variant == 'history' else ''
+            callback = make_callback(callback_module, work, history)
+        marks, after_final, reports_peak = replay(results, callback)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {'marks': marks, 'final': after_final, 'reports': reports_peak}
+
+
+def measure(count, variant):
+    """measure_one in a fresh interpreter: allocator free lists and caches filled by an earlier
+    replay would otherwise blur the figures by tens of KiB."""
+    out = subprocess.check_output([sys.executable, os.path.abspath(__file__), '--one', str(count), variant],
+                                  universal_newlines=True)
+    data = json.loads(out)
+    data['marks'] = dict((int(k), v) for k, v in data['marks'].items())
+    return data
 
 
 def kib(value):
     return '%.1f KiB' % (value / 1024.0)
 
 
+def stream_line(label, marks):
+    first, last = min(marks), max(marks)
+    return '%s: %s (ratio %d/%d: %.2f)' % (label, ', '.join(
+        '%d: %s' % (done, kib(value)) for done, value in sorted(marks.items())),
+        last, first, marks[last] / float(marks[first]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--sizes', default='1000,2000,5000', help='package counts, comma-separated')
+    parser.add_argument('--baseline', metavar='REV',
+                        help='also replay the largest stream through the callback of this git revision')
+    parser.add_argument('--one', nargs=2, metavar=('COUNT', 'VARIANT'), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    from ansible_collections.research.wizard.plugins.module_utils import _progress as progress
+    if args.one:
+        print(json.dumps(measure_one(int(args.one[0]), args.one[1])))
+        return
 
-    sizes = sorted(int(s) for s in args.sizes.split(','))
     rows = []
-    for count in sizes:
-        work = tempfile.mkdtemp(prefix='wizard-memory-')
-        try:
-            rows.append((count,) + measure(count, work, progress))
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    print('research.wizard.progress callback memory (tracemalloc: bytes the callback holds);')
+    for count in sorted(int(s) for s in args.sizes.split(',')):
+        row = measure(count, 'no-history')
+        row.update(count=count, reports_history=measure(count, 'history')['reports'])
+        rows.append(row)
+    largest, smallest = rows[-1], rows[0]
+    print('research.wizard.progress callback memory (tracemalloc: bytes allocated since the replay began and still held);')
     print('a poll every %d packages, at most %d events per poll' % (POLL_EVERY, MAX_EVENTS))
-    count, marks = rows[-1][0], rows[-1][1]
-    print('during the %d-package stream: %s' % (count, ', '.join(
-        'after %d: %s' % (done, kib(value)) for done, value in sorted(marks.items()))))
-    first, last = min(marks), max(marks)
-    print('  ratio after %d / after %d packages: %.2f' % (last, first, marks[last] / float(marks[first])))
+    print(stream_line('during the %d-package stream, after n packages' % largest['count'], largest['marks']))
+    if args.baseline:
+        baseline = measure(largest['count'], 'baseline:' + args.baseline)
+        print(stream_line('  the same through the callback of %s' % args.baseline, baseline['marks']))
     print('%8s  %14s  %18s  %24s' % ('packages', 'after final', 'reports peak', 'reports peak + history'))
-    for count, marks, final, peak, peak_history in rows:
-        print('%8d  %14s  %18s  %24s' % (count, kib(final), kib(peak), kib(peak_history)))
-    small, large = rows[0], rows[-1]
+    for row in rows:
+        cells = (row['count'], kib(row['final']), kib(row['reports']), kib(row['reports_history']))
+        print('%8d  %14s  %18s  %24s' % cells)
     print('ratio %d / %d packages: after final %.2f, reports peak %.2f, reports peak with history %.2f' % (
-        large[0], small[0], large[2] / float(small[2]), large[3] / float(small[3]), large[4] / float(small[4])))
+        largest['count'], smallest['count'], largest['final'] / float(smallest['final']),
+        largest['reports'] / float(smallest['reports']),
+        largest['reports_history'] / float(smallest['reports_history'])))
 
 
 if __name__ == '__main__':

@@ -86,8 +86,9 @@ def register_options():
     return CALLBACK_NAME
 
 
-def new_callback(display=None, **options):
-    callback = progress_callback.CallbackModule()
+def new_callback(display=None, module=progress_callback, **options):
+    """A callback with these options; `module` may be another version of the plugin's module."""
+    callback = module.CallbackModule()
     callback._load_name = register_options()
     callback._display = display if display is not None else FakeDisplay()
     callback.set_options(direct=options)
