@@ -177,7 +177,9 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports a missing botocore
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import HAS_BOTO3, is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -380,7 +382,11 @@ def main():
         max_bytes=dict(type='int', default=1048576),
         missing=dict(type='str', choices=['fail', 'skip'], default='fail'),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    # This runs on deployed hosts, often in a venv without `packaging`, which amazon.aws's SDK version
+    # check needs (it warns on every run without it); the three calls used here are in every botocore.
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True, check_boto3=False)
+    if not HAS_BOTO3:
+        module.fail_json(msg=missing_required_lib('boto3 and botocore'))
     check_streams(module)
     try:
         timestamp = parse_timestamp(module.params['timestamp'])

@@ -3,8 +3,9 @@
 """deploy.yml -e target=aws against moto: check mode lists what it would create and creates nothing;
 the pack's size picks the instance; the deploy itself runs on this machine (moto's instance has no
 SSH) with the real Spack, and its summary and build logs reach the deployment's CloudWatch log group;
-aws_logs.yml then sends nothing more; teardown.yml -e target=aws removes everything. The owner, and
-so the deployment name, comes from the inventory."""
+aws_logs.yml then sends nothing more; a deploy that fails is sent afterwards by aws_logs.yml, with the
+failed package's build log; teardown.yml -e target=aws removes everything. The owner, and so the
+deployment name, comes from the inventory."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
@@ -73,7 +74,7 @@ def test_deploy_logs_and_teardown_with_target_aws(tmp_path, endpoint):
 
     with open(os.path.join(site, "data", "deployments", "selftest.json")) as f:
         summary = json.load(f)
-    built = sorted("%s@%s-%s" % (p["name"], p["version"], p["hash"][:7]) for p in summary["packages"]
+    built = sorted("%s@%s-%s" % (p["package"], p["version"], p["hash"][:7]) for p in summary["packages"]
                    if p["origin"] == "source")
     assert summary["counts"]["source"] == len(built) == 4
 
@@ -86,14 +87,29 @@ def test_deploy_logs_and_teardown_with_target_aws(tmp_path, endpoint):
     logs = dict((name[len(prefix + "/spack/"):], events) for name, events in streams.items()
                 if name.startswith(prefix + "/spack/"))
     assert sorted(logs) == built
-    # Each is the package's own build log (Spack keeps it, gzipped, in the prefix's .spack).
+    # Each is the package's own build log (Spack keeps it in the install prefix's .spack).
     for name, events in logs.items():
-        assert events and any(name.split("@")[0] in line for line in events), (name, events[:20])
+        assert events[0].startswith("==> %s: Executing phase" % name.split("@")[0]), (name, events[:5])
 
     # The same run again: every stream exists, nothing is sent.
     rc, out, recap = playbook("aws_logs.yml", endpoint, deploy, env=env)
     assert ok((rc, out, recap))["changed"] == 0, out[-6000:]
     assert log_streams(endpoint) == streams
+
+    # A package that does not build stops the deploy before its logs are sent; aws_logs.yml on its
+    # own then sends that run: the summary with the failure and the failed package's build log.
+    broken = dict(deploy, wizard_overrides={"add_specs": ["tinybroken"]})
+    rc, out, recap = playbook("deploy.yml", endpoint, broken, env=env, timeout=1800)
+    assert rc != 0 and "tinybroken" in out, out[-6000:]
+    assert log_streams(endpoint) == streams
+    ok(playbook("aws_logs.yml", endpoint, broken, env=env))
+    new = dict((name, events) for name, events in log_streams(endpoint).items() if name not in streams)
+    [failed_run] = set(name.rsplit("/", 1)[0] for name in new if name.endswith("/summary"))
+    assert json.loads(new[failed_run + "/summary"][0])["failures"][0]["package"] == "tinybroken"
+    [failed_log] = [events for name, events in new.items() if name.startswith(failed_run + "/spack/tinybroken@")]
+    assert any("Error" in line for line in failed_log), failed_log[-10:]
+    # Nothing else was built in that run, so no other build log was sent.
+    assert sorted(new) == sorted([failed_run + "/summary"] + [n for n in new if "/spack/tinybroken@" in n])
 
     ok(playbook("teardown.yml", endpoint, dict(values, wizard_hosts="wizard_no_such_group",
                                                wizard_teardown_bucket=True, wizard_teardown_bucket_force=True),
