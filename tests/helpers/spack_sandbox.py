@@ -91,5 +91,4 @@ def deploy_vars(base, tarball, domain='selftest'):
                                  'SPACK_GNUPGHOME': os.path.join(base, 'gpg')},
         'binary_cache_local_path': os.path.join(base, 'cache'),
         'domain_pack_data_dir': os.path.join(base, 'data'),
-        'domain_pack_poll_delay': 1,
     }
