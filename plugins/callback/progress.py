@@ -16,7 +16,8 @@ description:
   - On a real terminal, a live bar per host at the bottom of the screen, redrawn in place - done and
     total packages, cache versus source, the package(s) being worked on, elapsed time and an ETA -
     plus one permanent line per finished package above it.
-  - Under AWX or ansible-runner (E(JOB_ID) or E(AWX_HOST) set), with E(TERM=dumb), or when the
+  - Under AWX or ansible-runner (E(JOB_ID), E(AWX_HOST) or E(AWX_ISOLATED_DATA_DIR) set, or the
+    C(awx_display) stdout callback), with E(TERM=dumb), or when the
     output is not a terminal, one plain line per package state change, no cursor movement.
   - At the end of the playbook, a summary table per host (packages by origin, failures with their
     build log, total time, time the binary cache saved), a JSON report and a self-contained HTML
@@ -154,7 +155,10 @@ def resolve_mode(option, environ=None, stream=None):
     if option in ('live', 'plain'):
         return option
     environ = os.environ if environ is None else environ
-    if environ.get('JOB_ID') or environ.get('AWX_HOST') or environ.get('TERM') == 'dumb':
+    # ansible-runner (AWX's engine, and ansible-navigator's) gives the playbook a pty but keeps the
+    # output as job events: it always sets AWX_ISOLATED_DATA_DIR, and its awx_display stdout callback.
+    if (environ.get('JOB_ID') or environ.get('AWX_HOST') or environ.get('AWX_ISOLATED_DATA_DIR')
+            or environ.get('ANSIBLE_STDOUT_CALLBACK') == 'awx_display' or environ.get('TERM') == 'dumb'):
         return 'plain'
     stream = sys.stdout if stream is None else stream
     try:

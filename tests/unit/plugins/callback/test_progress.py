@@ -316,6 +316,8 @@ def test_a_new_run_on_the_same_host_is_a_new_row(make_callback, tmp_path):
     ('auto', {'JOB_ID': '42'}, True, 'plain'),
     ('auto', {'AWX_HOST': 'https://awx'}, True, 'plain'),
     ('auto', {'TERM': 'dumb'}, True, 'plain'),
+    ('auto', {'AWX_ISOLATED_DATA_DIR': '/runner/artifacts/1'}, True, 'plain'),
+    ('auto', {'ANSIBLE_STDOUT_CALLBACK': 'awx_display'}, True, 'plain'),
     ('live', {'JOB_ID': '42'}, False, 'live'),
     ('plain', {}, True, 'plain'),
 ])
