@@ -30,6 +30,7 @@ from helpers.spack_sandbox import deploy_vars, make_spack_tarball, real_spack_ro
 
 BIN = os.path.dirname(sys.executable)
 REALSTACK = os.path.join(ROOT, '..', 'shared', 'spack', 'realstack')
+DEBIAN_PYTHON = '3.11.2'  # /usr/bin/python3 of Debian 12, what realstack.yaml's compiler entry belongs to
 
 
 def env():
@@ -78,6 +79,8 @@ def realstack_pack(work):
         yaml.safe_dump(pack, f)
     env_config = dict((k, v) for k, v in manifest.items() if k not in ('specs', 'view', 'concretizer'))
     env_config['concretizer'] = {'reuse': False}
+    # `spack external find` also records pyenv shims on PATH as a python; builds must use Debian's.
+    env_config['packages']['python'] = {'require': '@' + DEBIAN_PYTHON}
     return domains, env_config
 
 
