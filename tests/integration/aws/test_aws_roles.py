@@ -105,7 +105,7 @@ def unsafe(value):
 
 def base_vars(tmp_path, deployment, **more):
     values = {
-        "domain": "chemistry", "deployment": deployment, "wizard_ssh_cidr": SSH_CIDR,
+        "domain": "quantum-chemistry", "deployment": deployment, "wizard_ssh_cidr": SSH_CIDR,
         "wizard_cache_bucket": "wizard-cache-%s" % deployment, "wizard_cache_prefix": "spack/cache",
         "wizard_instance_type": "c7i.large", "wizard_root_volume_gb": 40, "wizard_root_volume_type": "gp3",
         "wizard_architecture": "x86_64", "wizard_size": "small", "wizard_cost_per_hour": 0.0893,
@@ -156,7 +156,7 @@ def assert_logs_policy(endpoint, role, group):
 def assert_instance(endpoint, deployment, instance_type, architecture, volume_gb):
     [instance] = live_instances(endpoint)
     tags = dict((t["Key"], t["Value"]) for t in instance["Tags"])
-    assert tags["research-wizard:domain"] == "chemistry"
+    assert tags["research-wizard:domain"] == "quantum-chemistry"
     assert tags["research-wizard:deployment"] == deployment
     assert tags["research-wizard:size"] == "small"
     assert tags["research-wizard:owner"]
@@ -244,13 +244,13 @@ def test_provision_modules_idempotent_inventory_teardown(tmp_path):
                               universal_newlines=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         listing = json.loads(proc.stdout)
-        assert listing["wizard_domain_chemistry"]["hosts"] == ["research-wizard-chem-mod"]
+        assert listing["wizard_domain_quantum_chemistry"]["hosts"] == ["research-wizard-chem-mod"]
         assert listing["wizard_deployment_chem_mod"]["hosts"] == ["research-wizard-chem-mod"]
         assert listing["wizard_size_small"]["hosts"] == ["research-wizard-chem-mod"]
         assert listing["wizard_type_r7g_large"]["hosts"] == ["research-wizard-chem-mod"]
         hostvars = unsafe(listing["_meta"]["hostvars"]["research-wizard-chem-mod"])
         assert hostvars["wizard_instance_id"] == instance["InstanceId"]
-        assert hostvars["wizard_domain"] == "chemistry" and hostvars["wizard_deployment"] == deployment
+        assert hostvars["wizard_domain"] == "quantum-chemistry" and hostvars["wizard_deployment"] == deployment
         assert hostvars["wizard_spack_root"] == "/opt/spack"
         assert hostvars["wizard_cache_url"] == "s3://%s/spack/cache" % bucket
         assert hostvars["ansible_user"] == "ec2-user"
@@ -321,7 +321,8 @@ ERRORS = [
     ("bad_type", {"wizard_instance_type": "huge"}, {}, "Invalid instance size: type 'huge'"),
     ("arch_mismatch", {"wizard_instance_type": "c7g.large"}, {}, "this type is arm64"),
     ("bad_domain", {"domain": "Chemistry Pack"}, {}, "Pass the domain pack"),
-    ("unknown_domain", {"domain": "chemistri"}, {}, "unknown domain 'chemistri'; did you mean 'chemistry'?"),
+    ("unknown_domain", {"domain": "quantum-chemistri"}, {},
+     "unknown domain 'quantum-chemistri'; did you mean 'quantum-chemistry'?"),
     ("no_credentials", {}, {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
                             "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent"},
      "No usable AWS credentials"),
