@@ -52,7 +52,7 @@ options:
     type: str
     required: true
   streams:
-    description: The streams to write, each with exactly one of O(streams[].message), O(streams[].messages) or O(streams[].path).
+    description: The streams to write, each with exactly one of O(streams[].messages) or O(streams[].path).
     type: list
     elements: dict
     required: true
@@ -61,11 +61,8 @@ options:
         description: Log stream name (at most 512 characters, no C(:) or C(*)).
         type: str
         required: true
-      message:
-        description: One event.
-        type: str
       messages:
-        description: Events, in order.
+        description: Events, in order (empty ones are left out).
         type: list
         elements: str
       path:
@@ -122,7 +119,7 @@ EXAMPLES = r'''
     log_group_name: /test
     streams:
       - name: hello
-        message: hello world
+        messages: [hello world]
 '''
 
 RETURN = r'''
@@ -330,8 +327,6 @@ class LogStreams(object):
 
 def stream_events(module, stream):
     """(events, path, truncated), or None when no path exists and missing=skip."""
-    if stream.get('message') is not None:
-        return split_message(stream['message']), None, False
     if stream.get('messages') is not None:
         # Empty messages are left out: CloudWatch rejects empty events.
         return [part for message in stream['messages'] if message for part in split_message(message)], None, False
@@ -360,8 +355,6 @@ def check_streams(module):
     for stream in module.params['streams']:
         if stream.get('messages') is not None and not any(stream['messages']):
             module.fail_json(msg='Stream %s: messages holds no non-empty message' % stream['name'])
-        if stream.get('message') is not None and not stream['message']:
-            module.fail_json(msg='Stream %s: message is empty' % stream['name'])
 
 
 def main():
@@ -371,12 +364,11 @@ def main():
             type='list', elements='dict', required=True,
             options=dict(
                 name=dict(type='str', required=True),
-                message=dict(type='str'),
                 messages=dict(type='list', elements='str'),
                 path=dict(type='list', elements='path'),
             ),
-            mutually_exclusive=[('message', 'messages', 'path')],
-            required_one_of=[('message', 'messages', 'path')],
+            mutually_exclusive=[('messages', 'path')],
+            required_one_of=[('messages', 'path')],
         ),
         timestamp=dict(type='str'),
         max_bytes=dict(type='int', default=1048576),

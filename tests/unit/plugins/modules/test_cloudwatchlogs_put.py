@@ -72,6 +72,10 @@ def events_of(logs, stream):
     return [(e["timestamp"], e["message"]) for e in out]
 
 
+def messages_of(logs, stream):
+    return [event[1] for event in events_of(logs, stream)]
+
+
 def streams_of(logs):
     return sorted(s["logStreamName"] for s in logs.describe_log_streams(logGroupName=GROUP)["logStreams"])
 
@@ -96,7 +100,7 @@ def test_check_apply_and_idempotent_rerun(aws, capsys, tmp_path, api_calls):
     assert rc == 0 and result["changed"] and result["sent_events"] == 5
     assert events_of(aws, "i-0abc/chemistry/run1/summary") == [(WHEN_MS, summary), (WHEN_MS, '{"name": "zlib"}')]
     # One event per non-empty line, in order.
-    assert [m for _, m in events_of(aws, "i-0abc/chemistry/run1/spack/zlib")] == [
+    assert messages_of(aws, "i-0abc/chemistry/run1/spack/zlib") == [
         "==> configure", "  checking for gcc... gcc", "make: *** [all] Error 1"]
 
     # Again, and in check mode: the streams exist, nothing is sent.
@@ -116,7 +120,7 @@ def test_gzip_file_cut_to_max_bytes(aws, capsys, tmp_path):
         f.write("\n".join(lines) + "\n")
     rc, result = run(capsys, streams=[{"name": "gz", "path": [str(log)]}], max_bytes=500)
     assert rc == 0 and result["streams"][0]["truncated"]
-    sent = [m for _, m in events_of(aws, "gz")]
+    sent = messages_of(aws, "gz")
     assert sent[0].startswith("[the first ") and str(log) in sent[0] and "the last 500 follow" in sent[0]
     # Whole lines only, the file's last ones, at most max_bytes of them.
     assert sent[1:] == lines[-len(sent) + 1:]
@@ -125,8 +129,8 @@ def test_gzip_file_cut_to_max_bytes(aws, capsys, tmp_path):
 
 def test_long_message_split_and_batches(aws, capsys):
     long_line = u"é" * (put.MAX_EVENT_BYTES // 2 + 10)  # two bytes each: just over one event
-    rc, result = run(capsys, streams=[{"name": "long", "message": long_line}])
-    sent = [m for _, m in events_of(aws, "long")]
+    rc, result = run(capsys, streams=[{"name": "long", "messages": [long_line]}])
+    sent = messages_of(aws, "long")
     assert len(sent) == 2 and "".join(sent) == long_line
     assert all(len(m.encode("utf-8")) <= put.MAX_EVENT_BYTES for m in sent)
 
@@ -147,25 +151,25 @@ def test_missing_file_skip_or_fail(aws, capsys, tmp_path):
 
 
 def test_errors(aws, capsys):
-    rc, result = run(capsys, log_group_name="/no/such/group", streams=[{"name": "s", "message": "m"}])
+    rc, result = run(capsys, log_group_name="/no/such/group", streams=[{"name": "s", "messages": ["m"]}])
     assert rc == 1 and "Log group /no/such/group does not exist" in result["msg"]
 
-    rc, result = run(capsys, streams=[{"name": "a:b", "message": "m"}, {"name": "x", "message": "m"},
-                                      {"name": "x", "message": "n"}])
+    rc, result = run(capsys, streams=[{"name": "a:b", "messages": ["m"]}, {"name": "x", "messages": ["m"]},
+                                      {"name": "x", "messages": ["n"]}])
     assert rc == 1 and "a:b" in result["msg"]
-    rc, result = run(capsys, streams=[{"name": "x", "message": "m"}, {"name": "x", "message": "n"}])
+    rc, result = run(capsys, streams=[{"name": "x", "messages": ["m"]}, {"name": "x", "messages": ["n"]}])
     assert rc == 1 and "more than once: x" in result["msg"]
-    rc, result = run(capsys, streams=[{"name": "x", "message": "m", "path": ["/etc/hostname"]}])
+    rc, result = run(capsys, streams=[{"name": "x", "messages": ["m"], "path": ["/etc/hostname"]}])
     assert rc == 1 and "mutually exclusive" in result["msg"]
     rc, result = run(capsys, streams=[{"name": "x", "messages": ["", ""]}])
     assert rc == 1 and "no non-empty message" in result["msg"]
-    rc, result = run(capsys, streams=[{"name": "x", "message": "m"}], timestamp="yesterday")
+    rc, result = run(capsys, streams=[{"name": "x", "messages": ["m"]}], timestamp="yesterday")
     assert rc == 1 and "neither ISO 8601" in result["msg"]
     assert streams_of(aws) == []
 
 
 def test_rejected_events_fail(aws, capsys):
-    rc, result = run(capsys, streams=[{"name": "old", "message": "m"}], timestamp="2001-01-01T00:00:00Z")
+    rc, result = run(capsys, streams=[{"name": "old", "messages": ["m"]}], timestamp="2001-01-01T00:00:00Z")
     assert rc == 1 and "rejected events of %s/old" % GROUP in result["msg"]
 
 
