@@ -128,6 +128,13 @@ def lock_covers(lock, manifest):
     return bool(wanted) and wanted == locked
 
 
+def settings_changed(current, wanted):
+    """Anything but the root specs differs between two manifests."""
+    def settings(manifest):
+        return dict((k, v) for k, v in ((manifest or {}).get('spack') or {}).items() if k != 'specs')
+    return current is not None and settings(current) != settings(wanted)
+
+
 def same_lock(a, b):
     """Two locks describe the same concretization (ignoring _meta, which Spack may rewrite)."""
     if not a or not b:

@@ -82,7 +82,10 @@ options:
     type: bool
     default: false
   force:
-    description: With O(concretize=true), re-concretize from scratch (C(spack concretize --force)).
+    description:
+      - With O(concretize=true), re-concretize from scratch (C(spack concretize --force)).
+      - Done anyway when anything but the root specs changed in C(spack.yaml) (packages, target,
+        concretizer, repositories, ...): without it Spack keeps the old concretization of existing roots.
     type: bool
     default: false
 seealso:
@@ -180,7 +183,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.research.wizard.plugins.module_utils._spack import (
     SPACK_COMMON_ARGS, Spack, SpackError, dump_yaml, fail, load_lock, read_yaml)
 from ansible_collections.research.wizard.plugins.module_utils._spack_env import (
-    desired_manifest, lock_covers, lock_summary, same_lock)
+    desired_manifest, lock_covers, lock_summary, same_lock, settings_changed)
 
 
 def _read(path):
@@ -221,8 +224,11 @@ def present(module, spack):
             # `spack add` rejects malformed specs (rc 3) and unknown packages before anything is real.
             spack.run(['add'] + new_specs, env_dir=scratch, what=', '.join(new_specs))
         unchanged = wanted == current and not new_specs and lock_covers(current_lock, current)
-        if p['concretize'] and (p['force'] or not unchanged):
-            spack.run(['concretize'] + (['--force'] if p['force'] else []), env_dir=scratch,
+        # Without --force Spack only concretizes roots missing from the lock: changed packages,
+        # target or concretizer settings would be silently ignored by an existing lock.
+        force = p['force'] or (current_lock is not None and settings_changed(current, wanted))
+        if p['concretize'] and (force or not unchanged):
+            spack.run(['concretize'] + (['--force'] if force else []), env_dir=scratch,
                       what='environment %s' % (name or path))
         after, after_lock = _read(scratch)
         if not p['concretize'] and current_lock and after == current:

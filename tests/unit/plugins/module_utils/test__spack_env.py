@@ -1,6 +1,7 @@
 """Manifest merging and lock summaries."""
 from ansible_collections.research.wizard.plugins.module_utils._spack_env import (
-    concrete_specs, deep_merge, desired_manifest, lock_covers, lock_summary, same_lock, set_target)
+    concrete_specs, deep_merge, desired_manifest, lock_covers, lock_summary, same_lock, set_target,
+    settings_changed)
 from helpers.spack_fixtures import DIR
 
 import json
@@ -74,3 +75,10 @@ def test_lock_covers_exactly_the_manifest_roots():
     assert not lock_covers(lock, {'spack': {'specs': ['tinyapp', 'tinycmake+fancy', 'zlib']}})
     assert not lock_covers(None, manifest) and not lock_covers(lock, None)
     assert not lock_covers({'roots': []}, {'spack': {'specs': []}})
+
+
+def test_settings_changed_ignores_roots():
+    a = {'spack': {'specs': ['x'], 'view': False}}
+    assert not settings_changed(a, {'spack': {'specs': ['x', 'y'], 'view': False}})
+    assert settings_changed(a, {'spack': {'specs': ['x'], 'view': False, 'packages': {'python': {'require': '@3.11.2'}}}})
+    assert not settings_changed(None, a)

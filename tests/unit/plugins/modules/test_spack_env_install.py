@@ -136,3 +136,12 @@ def test_force_or_uncovered_roots_concretize(tmp_path, capsys):
                                                  concretize=True, force=True),
                             [(['concretize', '--force'], 0, '', '')], capsys=capsys)
     assert rc == 0 and len(calls) == 1
+
+
+def test_changed_settings_reconcretize_with_force(tmp_path, capsys):
+    env_dir = tmp_path / 'env'
+    _concretized_env(env_dir, ['tinyapp'])
+    rc, result, calls = run(spack_env.main, dict(path=str(env_dir), specs=['tinyapp'], view=False, concretize=True,
+                                                 target='x86_64_v3'),
+                            [(['concretize', '--force'], 0, '', '')], capsys=capsys)
+    assert rc == 0 and len(calls) == 1
