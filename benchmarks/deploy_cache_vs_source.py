@@ -120,10 +120,11 @@ def main():
     def store(name):
         return os.path.join(work, 'store-' + name)
 
-    # A re-run in the same --workdir starts from empty install roots again.
+    # A re-run in the same --workdir starts from empty install roots and a new environment again.
     for name in os.listdir(work):
         if name.startswith('store-'):
             shutil.rmtree(os.path.join(work, name))
+    shutil.rmtree(os.path.join(dvars['spack_root'], 'var', 'spack', 'environments', env_name), ignore_errors=True)
 
     source_s = deploy(dvars, spack_install_tree=store('source'), domain_pack_use_buildcache='never')
     cache_s = deploy(dvars, spack_install_tree=store('cache'), domain_pack_use_buildcache='only')
