@@ -94,6 +94,19 @@ def test_catalogue_domains_are_covered():
     assert sorted(set(wanted) - everywhere) == []
 
 
+def test_chemistry_pack_is_built_from_specs_of_the_specialised_packs():
+    # `deploy.yml -e domain=chemistry` is the headline command; the broad pack reuses only specs
+    # that the narrower packs already concretize, so it stays as tested as they are.
+    pack = dp.resolve_pack("chemistry", domains_dir=DOMAINS)
+    others = set()
+    for name in PACKS:
+        if name != "chemistry":
+            others.update(s for group in raw(name)["specs"].values() for s in group)
+    assert sorted(set(pack["specs"]) - others) == []
+    assert 8 <= pack["package_count"] <= 12 and pack["unify"] is True
+    assert {"nwchem", "lammps", "rdkit"} <= set(pack["packages"])
+
+
 def test_selftest_pack_uses_the_offline_test_repository():
     pack = dp.resolve_pack("selftest", domains_dir=DOMAINS)
     assert pack["specs"] == ["tinyapp", "tinycmake+fancy"]
