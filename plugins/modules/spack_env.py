@@ -85,7 +85,7 @@ options:
     description:
       - With O(concretize=true), re-concretize from scratch (C(spack concretize --force)).
       - Done anyway when anything but the root specs changed in C(spack.yaml) (packages, target,
-        concretizer, repositories, ...): without it Spack keeps the old concretization of existing roots.
+        concretizer, repositories, ...), because without it Spack keeps the old concretization of existing roots.
     type: bool
     default: false
 seealso:
