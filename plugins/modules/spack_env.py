@@ -223,7 +223,7 @@ def present(module, spack):
         if new_specs:
             # `spack add` rejects malformed specs (rc 3) and unknown packages before anything is real.
             spack.run(['add'] + new_specs, env_dir=scratch, what=', '.join(new_specs))
-        unchanged = wanted == current and lock_covers(current_lock, current)
+        unchanged = wanted == current and not new_specs and lock_covers(current_lock, current)
         # Without --force Spack only concretizes roots missing from the lock: changed packages,
         # target or concretizer settings would be silently ignored by an existing lock.
         force = p['force'] or (current_lock is not None and settings_changed(current, wanted))
