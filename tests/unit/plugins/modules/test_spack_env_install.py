@@ -145,3 +145,17 @@ def test_changed_settings_reconcretize_with_force(tmp_path, capsys):
                                                  target='x86_64_v3'),
                             [(['concretize', '--force'], 0, '', '')], capsys=capsys)
     assert rc == 0 and len(calls) == 1
+
+
+def test_new_root_on_a_concretized_env_is_concretized(tmp_path, capsys):
+    # The new root is added by `spack add` in the scratch copy, not in the wanted manifest: the
+    # unchanged-env shortcut must not skip the concretize that proves it satisfiable.
+    env_dir = tmp_path / 'env'
+    _concretized_env(env_dir, ['tinyapp'])
+    before = (env_dir / 'spack.yaml').read_text()
+    rc, result, calls = run(spack_env.main, dict(path=str(env_dir), specs=['libtiny@9.9'], view=False,
+                                                 concretize=True),
+                            [(['add', 'libtiny@9.9'], 0, '', ''),
+                             (['concretize'], 1, '', err('err-spec-unsat-version'))], capsys=capsys)
+    assert rc == 1 and [c[5:] for c in calls] == [['add', 'libtiny@9.9'], ['concretize']]
+    assert (env_dir / 'spack.yaml').read_text() == before
