@@ -68,10 +68,21 @@ def test_local_cache_round_trip(site):
     assert all(p['origin'] == 'cache' for p in non_external(second)), second['packages']
     assert os.path.isdir(store2)
 
-    # Nothing left to do: changed=0.
+    # Nothing left to do: the stamp of the last deploy says so without any role running; changed=0.
     proc, third = deploy(site, spack_install_tree=store2, domain_pack_use_buildcache='only')
     assert recap(proc.stdout)['localhost']['changed'] == 0, explain(proc)
-    assert third['counts']['already'] == 4
+    assert 'nothing to do' in proc.stdout and 'TASK [research.wizard.spack' not in proc.stdout, proc.stdout
+    assert third == second, 'the summary of the deploy that did the work stays'
+
+    # Through every role anyway: they too change nothing, and Spack finds everything installed.
+    proc, forced = deploy(site, spack_install_tree=store2, domain_pack_use_buildcache='only', deploy_force=True)
+    assert recap(proc.stdout)['localhost']['changed'] == 0, explain(proc)
+    assert forced['counts']['already'] == 4
+
+    # Another input (here the install tree) is another deployment: the roles run again.
+    proc, elsewhere = deploy(site, spack_install_tree=os.path.join(site['base'], 'store-elsewhere'),
+                             domain_pack_use_buildcache='only')
+    assert 'nothing to do' not in proc.stdout and elsewhere['counts']['cache'] == 4
 
 
 def test_killed_install_resumes(site):
