@@ -72,14 +72,28 @@ def store_database(prefixes):
     return None
 
 
+def git_checkout(root):
+    """Digests of a git checkout's HEAD and of the commit its branch points to (a pull moves the
+    branch, not HEAD)."""
+    git = os.path.join(root, '.git')
+    head = os.path.join(git, 'HEAD')
+    if not os.path.isfile(head):
+        return {}
+    found = {'spack_git_head': file_digest(head)}
+    with open(head) as f:
+        ref = f.read().strip()
+    if ref.startswith('ref: '):
+        loose = os.path.join(git, *ref[5:].split('/'))
+        found['spack_git_ref'] = file_digest(loose if os.path.isfile(loose) else os.path.join(git, 'packed-refs'))
+    return found
+
+
 def host_fingerprint(spack_root, env_vars, env_path, prefixes, database, home=None):
     """What `spack -e ENV install` depends on, as {what: digest}; a missing file digests to None."""
     env_vars = env_vars or {}
     fp = {'spack': file_digest(os.path.join(spack_root, 'lib', 'spack', 'spack', '__init__.py')),
           'spack_env_vars': json.dumps(env_vars, sort_keys=True)}
-    head = os.path.join(spack_root, '.git', 'HEAD')
-    if os.path.isfile(head):
-        fp['spack_git_head'] = file_digest(head)
+    fp.update(git_checkout(spack_root))
     for scope in config_scopes(spack_root, env_vars, home):
         for path in config_files(scope):
             fp['config:' + path] = file_digest(path)

@@ -76,6 +76,17 @@ def test_each_change_is_seen(host, change, expected):
     assert not current and expected in reason, reason
 
 
+def test_a_pull_in_the_spack_checkout_is_seen(host):
+    git = host['root'] / '.git'
+    (git / 'refs' / 'heads').mkdir(parents=True)
+    (git / 'HEAD').write_text('ref: refs/heads/develop\n')
+    (git / 'refs' / 'heads' / 'develop').write_text('1111\n')
+    host['stamp'] = make_stamp('digest-1', str(host['root']), host['env_vars'], str(host['env']), host['prefixes'])
+    assert check(host)[0]
+    (git / 'refs' / 'heads' / 'develop').write_text('2222\n')
+    assert check(host) == (False, 'spack_git_ref changed')
+
+
 def test_other_spack_environment_variables(host):
     current, reason = check(host, env_vars=dict(host['env_vars'], SPACK_PYTHON='/other/python'))
     assert not current and reason == 'spack_env_vars changed'
