@@ -142,7 +142,7 @@ def main():
                        '--use-buildcache', 'only'], env=spack_env(dvars))
     # No-op runs take seconds: median of 5, alternating, so load changes hit both alike.
     noop_raw, noop_deploy = [], []
-    for _ in range(5):
+    for _round in range(5):
         noop_raw.append(timed([spack, '-c', 'config:install_tree:root:' + store('cache'), '-e', env_name, 'install'],
                               env=spack_env(dvars)))
         noop_deploy.append(deploy(dvars, spack_install_tree=store('cache'), domain_pack_use_buildcache='only'))
