@@ -32,7 +32,7 @@ def make_sandbox(base, spack_root):
     }}
     files = {
         'config.yaml': config,
-        'repos.yaml': {'repos': [os.path.join(TESTREPO, 'repo')]},
+        'repos.yaml': {'repos': [os.path.join(TESTREPO, 'spack_repo', 'wizardtest')]},
         'mirrors.yaml': {'mirrors': {'wizardtest-sources': {
             'url': 'file://' + os.path.join(TESTREPO, 'mirror'), 'binary': False, 'source': True}}},
     }

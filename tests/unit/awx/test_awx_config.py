@@ -208,7 +208,8 @@ def test_ansible_builder_creates_the_context(tmp_path):
     if not builder:
         pytest.skip('ansible-builder is not installed (pip install ansible-builder)')
     context = tmp_path / 'context'
-    proc = subprocess.run([builder, 'create', '-f', 'execution-environment.yml', '-c', str(context)], cwd=ROOT,
+    proc = subprocess.run([builder, 'create', '-f', 'execution-environment.yml', '-c', str(context),
+                           '--output-filename', 'Containerfile'], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     containerfile = (context / 'Containerfile').read_text()

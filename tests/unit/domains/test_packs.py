@@ -110,7 +110,7 @@ def test_chemistry_pack_is_built_from_specs_of_the_specialised_packs():
 def test_selftest_pack_uses_the_offline_test_repository():
     pack = dp.resolve_pack("selftest", domains_dir=DOMAINS)
     assert pack["specs"] == ["tinyapp", "tinycmake+fancy"]
-    assert pack["repos"] == [os.path.join(ROOT, "tests", "testrepo", "repo")]
+    assert pack["repos"] == [os.path.join(ROOT, "tests", "testrepo", "spack_repo", "wizardtest")]
     assert pack["source_mirrors"] == [os.path.join(ROOT, "tests", "testrepo", "mirror")]
     assert os.path.isfile(os.path.join(pack["repos"][0], "repo.yaml"))
     for pkg in ("tinyapp", "tinycmake"):
@@ -162,4 +162,4 @@ def test_missing_pack_repository_is_named(tmp_path):
     shutil.copy(os.path.join(DOMAINS, "selftest.yml"), str(domains))
     with pytest.raises(dp.DomainPackError) as e:
         dp.resolve_pack("selftest", domains_dir=str(domains))
-    assert "tests/testrepo/repo" in str(e.value) and "selftest.yml" in str(e.value)
+    assert "tests/testrepo/spack_repo/wizardtest" in str(e.value) and "selftest.yml" in str(e.value)

@@ -11,7 +11,7 @@ from helpers.spack_sandbox import needs_spack, real_spack_root
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DOMAINS = os.path.join(ROOT, "domains")
 HERE = os.path.dirname(os.path.abspath(__file__))
-TESTREPO_PACKAGES = os.path.join(ROOT, "tests", "testrepo", "repo", "packages")
+TESTREPO_PACKAGES = os.path.join(ROOT, "tests", "testrepo", "spack_repo", "wizardtest", "packages")
 
 
 def spack(*args, timeout=300):
