@@ -30,6 +30,17 @@ options:
     type: list
     elements: str
     default: []
+  spack_secret_env:
+    description:
+      - Environment variables holding secrets, for every Spack command, kept out of logs and results.
+      - Spack 1.x stores only the B(name) of the variable that holds an S3 secret key, session token or
+        OCI password (C(secret_variable) in C(mirrors.yaml)), so every later Spack command that reads the
+        mirror (concretize, install, push, keys) needs the variable set. The role
+        M(research.wizard.spack_mirror) documents the default names; the role C(research.wizard.binary_cache)
+        sets the fact C(binary_cache_spack_secret_env) for the other modules.
+      - To run Spack by hand on such a host, export the same variable first.
+    type: dict
+    default: {}
 requirements:
   - Spack 0.21 to 0.23, or 1.x, on the target host.
   - PyYAML on the target host's Python (to read and write Spack YAML files).

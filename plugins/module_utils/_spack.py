@@ -20,6 +20,7 @@ SPACK_COMMON_ARGS = dict(
     spack_root=dict(type='path'),
     spack_env_vars=dict(type='dict', default={}),
     spack_config=dict(type='list', elements='str', default=[]),
+    spack_secret_env=dict(type='dict', default={}, no_log=True),
 )
 
 SUPPORTED = ((0, 21), (1, 99))
@@ -61,6 +62,9 @@ class Spack(object):
         self.module = module
         params = module.params
         self.env_vars = dict((k, str(v)) for k, v in (params.get('spack_env_vars') or {}).items())
+        # Credentials a mirror entry names by variable (Spack 1.x `secret_variable`): they reach Spack
+        # only through its environment, never an argument, and are masked in every result (no_log).
+        self.secret_env = dict((k, str(v)) for k, v in (params.get('spack_secret_env') or {}).items())
         self.config_overrides = list(params.get('spack_config') or [])
         self.root = params.get('spack_root') or self.env_vars.get('SPACK_ROOT') or os.environ.get('SPACK_ROOT')
         self.executable = self._find(self.root)
@@ -84,6 +88,7 @@ class Spack(object):
     @property
     def environ(self):
         env = dict(self.env_vars)
+        env.update(self.secret_env)
         env.update(LC_ALL='C', LANG='C', SPACK_ROOT=self.root)
         # Spack prints coloured text and terminal titles when it thinks it is on a tty.
         env.setdefault('SPACK_COLOR', 'never')

@@ -1,26 +1,74 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) research.wizard contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Mirror entries as Spack stores them, normalised so desired and current can be compared."""
+"""Mirror entries as Spack stores them, normalised so desired and current can be compared.
+
+Two generations of the mirror schema:
+- Spack 0.2x stores credentials themselves: ``access_pair: [id, secret]``, ``access_token: TOKEN``.
+- Spack 1.x stores only the names of environment variables that hold them:
+  ``access_pair: {id: ID, secret_variable: VAR}``, ``access_token_variable: VAR``; its schema rejects
+  the old list, and ``mirror add`` has only the ``*-variable`` options for secrets.
+"""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 
 from ansible_collections.research.wizard.plugins.module_utils._spack import dump_yaml
 
-SECRET_KEYS = ('access_pair', 'access_token', 'oci_password')
+MASK = '********'
+# (module option holding the secret, option naming its variable, suffix of the default variable name)
+SECRETS = (('s3_access_key_secret', 's3_access_key_secret_variable', 'S3_SECRET'),
+           ('s3_access_token', 's3_access_token_variable', 'S3_TOKEN'),
+           ('oci_password', 'oci_password_variable', 'OCI_PASSWORD'))
+
+
+def uses_variables(version):
+    """Whether this Spack takes mirror secrets only as environment-variable names."""
+    return tuple(version) >= (1, 0)
+
+
+def default_variable(name, suffix):
+    """SPACK_MIRROR_<NAME>_<SUFFIX>: a valid shell variable name derived from the mirror's name."""
+    return 'SPACK_MIRROR_%s_%s' % (re.sub(r'[^A-Z0-9]', '_', name.upper()), suffix)
+
+
+def variable_names(params):
+    """{secret option: environment variable name} for the secrets this mirror uses."""
+    out = {}
+    for opt, var_opt, suffix in SECRETS:
+        if params.get(opt) or params.get(var_opt):
+            out[opt] = params.get(var_opt) or default_variable(params['name'], suffix)
+    return out
+
+
+def secret_env(params, version):
+    """The environment that carries this mirror's secrets to Spack 1.x (empty for 0.2x)."""
+    if not uses_variables(version):
+        return {}
+    names = variable_names(params)
+    return dict((names[opt], params[opt]) for opt in names if params.get(opt))
+
+
+def holds_secret(params, version):
+    """Whether the entry Spack stores for `params` contains a secret itself (0.2x only)."""
+    return not uses_variables(version) and any(params.get(opt) for opt, _, _ in SECRETS)
 
 
 def _pair(value):
-    # 0.2x stores [id, secret]; 1.x may store {id: .., secret: ..} (or secret_variable).
+    """An access_pair in either generation's form -> a dict without unset keys."""
+    if not value:
+        return None
     if isinstance(value, dict):
-        return [value.get('id') or value.get('id_variable'), value.get('secret') or value.get('secret_variable')]
-    return list(value) if value else None
+        out = dict((k, value.get(k)) for k in ('id', 'id_variable', 'secret', 'secret_variable') if value.get(k))
+        return out or None
+    value = list(value) + [None, None]
+    return dict((k, v) for k, v in (('id', value[0]), ('secret', value[1])) if v) or None
 
 
 def normalize(entry):
@@ -44,7 +92,7 @@ def normalize(entry):
         'profile': conn.get('profile'),
         'access_pair': _pair(conn.get('access_pair')),
         'access_token': conn.get('access_token'),
-        'oci_username': (conn.get('access_pair') or [None])[0] if str(url).startswith('oci://') else None,
+        'access_token_variable': conn.get('access_token_variable'),
     }
 
 
@@ -55,25 +103,43 @@ def file_url_path(url):
     return url if url.startswith('/') else None
 
 
-def desired(params):
+def raw_entry(params, version):
+    """The mirror entry as this Spack stores it in mirrors.yaml (what `mirror add` would write).
+
+    Used for the reachability probe (a scratch scope, before Spack stores anything) and, on 0.2x, to
+    store an entry with secrets through a 0600 file instead of arguments.
+    """
     types = params.get('type') or ['binary', 'source']
-    pair = None
+    entry = {'url': params['url']}
+    names = variable_names(params)
+    new = uses_variables(version)
     if params.get('s3_access_key_id'):
-        pair = [params['s3_access_key_id'], params.get('s3_access_key_secret')]
+        entry['access_pair'] = ({'id': params['s3_access_key_id'], 'secret_variable': names['s3_access_key_secret']}
+                                if new else [params['s3_access_key_id'], params.get('s3_access_key_secret')])
     elif params.get('oci_username'):
-        pair = [params['oci_username'], params.get('oci_password')]
-    return {
-        'url': params['url'],
-        'binary': 'binary' in types,
-        'source': 'source' in types,
-        'signed': params.get('signed'),
-        'autopush': bool(params.get('autopush')),
-        'endpoint_url': params.get('s3_endpoint_url'),
-        'profile': params.get('s3_profile'),
-        'access_pair': pair,
-        'access_token': params.get('s3_access_token'),
-        'oci_username': params.get('oci_username'),
-    }
+        entry['access_pair'] = ({'id': params['oci_username'], 'secret_variable': names['oci_password']}
+                                if new else [params['oci_username'], params.get('oci_password')])
+    if 's3_access_token' in names:
+        if new:
+            entry['access_token_variable'] = names['s3_access_token']
+        else:
+            entry['access_token'] = params['s3_access_token']
+    for key, opt in (('profile', 's3_profile'), ('endpoint_url', 's3_endpoint_url')):
+        if params.get(opt):
+            entry[key] = params[opt]
+    if sorted(types) != ['binary', 'source']:
+        entry['binary'] = 'binary' in types
+        entry['source'] = 'source' in types
+    if params.get('autopush'):
+        entry['autopush'] = True
+    if params.get('signed') is not None:
+        entry['signed'] = params['signed']
+    return entry
+
+
+def desired(params, version):
+    """The normalised entry wanted, in the form the running Spack stores."""
+    return normalize(raw_entry(params, version))
 
 
 def differs(current, wanted):
@@ -84,25 +150,29 @@ def differs(current, wanted):
     for key, value in wanted.items():
         if key == 'signed' and value is None:
             continue
-        if key == 'oci_username':
-            continue
         if current.get(key) != value:
             out.append(key)
     return out
 
 
 def redacted(norm):
+    """A normalised entry with the secrets themselves masked (variable names and ids stay readable)."""
     if norm is None:
         return None
     out = dict(norm)
-    for key in SECRET_KEYS:
-        if out.get(key):
-            out[key] = ['********'] * len(out[key]) if isinstance(out[key], list) else '********'
+    if out.get('access_pair') and out['access_pair'].get('secret'):
+        out['access_pair'] = dict(out['access_pair'], secret=MASK)
+    if out.get('access_token'):
+        out['access_token'] = MASK
     return out
 
 
 def add_args(params, version):
-    """`spack mirror add` arguments for `params`, for Spack `version` (a tuple)."""
+    """`spack mirror add` arguments for `params`, for Spack `version` (a tuple).
+
+    Never carries a secret: on 1.x the secrets are named by variable; on 0.2x an entry with secrets is
+    stored with `config add -f` instead (see config_add_file), so this is only used without them.
+    """
     args = ['mirror', 'add', '--scope', params['scope']]
     types = params.get('type') or ['binary', 'source']
     if sorted(types) != ['binary', 'source']:
@@ -112,12 +182,18 @@ def add_args(params, version):
         args.append('--signed' if params['signed'] else '--unsigned')
     if params.get('autopush'):
         args.append('--autopush')
-    for opt, flag in (('s3_access_key_id', '--s3-access-key-id'), ('s3_access_key_secret', '--s3-access-key-secret'),
-                      ('s3_access_token', '--s3-access-token'), ('s3_profile', '--s3-profile'),
-                      ('s3_endpoint_url', '--s3-endpoint-url'), ('oci_username', '--oci-username'),
-                      ('oci_password', '--oci-password')):
+    names = variable_names(params)
+    options = [('s3_access_key_id', '--s3-access-key-id'), ('s3_profile', '--s3-profile'),
+               ('s3_endpoint_url', '--s3-endpoint-url'), ('oci_username', '--oci-username')]
+    for opt, flag in options:
         if params.get(opt):
             args += [flag, params[opt]]
+    if uses_variables(version):
+        for opt, flag in (('s3_access_key_secret', '--s3-access-key-secret-variable'),
+                          ('s3_access_token', '--s3-access-token-variable'),
+                          ('oci_password', '--oci-password-variable')):
+            if opt in names:
+                args += [flag, names[opt]]
     return args + [params['name'], params['url']]
 
 
@@ -129,33 +205,43 @@ def unsupported(params, version):
             missing.append('signed (Spack >= 0.22)')
         if params.get('autopush'):
             missing.append('autopush (Spack >= 0.22)')
+    if not uses_variables(version):
+        for opt, var_opt, _ in SECRETS:
+            if params.get(var_opt) and not params.get(opt):
+                missing.append('%s without %s (Spack >= 1.0)' % (var_opt, opt))
     return missing
 
 
-def raw_entry(params):
-    """The mirror entry, as it would sit in mirrors.yaml, for a probe before Spack stores it."""
-    entry = {'url': params['url']}
-    for key, opt in (('endpoint_url', 's3_endpoint_url'), ('profile', 's3_profile'), ('access_token', 's3_access_token')):
-        if params.get(opt):
-            entry[key] = params[opt]
-    if params.get('s3_access_key_id'):
-        entry['access_pair'] = [params['s3_access_key_id'], params.get('s3_access_key_secret')]
-    if params.get('signed') is not None:
-        entry['signed'] = params['signed']
-    return entry
+def _scope_body(name, entry, replace):
+    body = dump_yaml({name: entry})
+    return 'mirrors%s\n' % ('::' if replace else ':') + ''.join('  %s\n' % line for line in body.splitlines())
+
+
+@contextlib.contextmanager
+def private_file(text, name):
+    """A file only its owner can read, in a fresh directory, removed afterwards."""
+    scratch = tempfile.mkdtemp(prefix='wizard-')
+    try:
+        path = os.path.join(scratch, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+        yield path
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def config_add_file(name, entry):
+    """A 0600 file for `spack config add -f`, holding the one mirror entry (0.2x secrets)."""
+    return private_file(_scope_body(name, entry, replace=False), 'mirrors.yaml')
 
 
 @contextlib.contextmanager
 def single_mirror_scope(entry, name='only'):
     """A scratch config scope (for `spack -C`) in which `entry` is the only mirror.
 
-    `mirrors::` (two colons) replaces the mirrors of every lower-priority scope.
+    `mirrors::` (two colons) replaces the mirrors of every lower-priority scope. The file is 0600:
+    on 0.2x the entry may hold a secret.
     """
-    scratch = tempfile.mkdtemp(prefix='wizard-scope-')
-    try:
-        body = dump_yaml({name: entry})
-        with open(os.path.join(scratch, 'mirrors.yaml'), 'w') as f:
-            f.write('mirrors::\n' + ''.join('  %s\n' % line for line in body.splitlines()))
-        yield scratch
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with private_file(_scope_body(name, entry, replace=True), 'mirrors.yaml') as path:
+        yield os.path.dirname(path)

@@ -104,6 +104,10 @@ options:
     type: bool
     default: false
 notes:
+  - On Spack 1.x, rebuilding the index of an V(s3://) cache that has an C(endpoint_url) (MinIO, Ceph, any
+    S3-compatible store) runs with a do-nothing C(aws) first on E(PATH), because Spack would otherwise list the
+    cache with the C(aws) CLI without that endpoint and fail; Spack then lists it through boto3.
+  - Secrets a mirror names by variable (Spack 1.x) come from O(spack_secret_env).
   - Keys live in Spack's GnuPG home (C($SPACK_ROOT/opt/spack/gpg), or C(SPACK_GNUPGHOME) from O(spack_env_vars)).
 seealso:
   - module: research.wizard.spack_mirror
@@ -176,6 +180,7 @@ spack_version:
   type: str
 '''
 
+import contextlib
 import filecmp
 import os
 import re
@@ -206,6 +211,56 @@ def mirror_entry(spack, mirror, env_dir=None):
     return entry
 
 
+def _entry_url(entry):
+    if isinstance(entry, dict):
+        fetch = entry.get('push') or entry.get('fetch')
+        return entry.get('url') or (fetch.get('url') if isinstance(fetch, dict) else fetch) or ''
+    return entry or ''
+
+
+def _endpoint(entry):
+    if not isinstance(entry, dict):
+        return None
+    conn = entry.get('push') if isinstance(entry.get('push'), dict) else entry
+    return conn.get('endpoint_url') or entry.get('endpoint_url')
+
+
+@contextlib.contextmanager
+def without_aws_cli(module, spack, env_dir=None):
+    """Keep Spack 1.x's `aws s3 sync` fast path away from an S3-compatible store.
+
+    To rebuild an index, Spack 1.x lists an s3:// cache with the `aws` CLI when one is on PATH, without the
+    mirror's endpoint_url or credentials, and fails when it errors (MinIO, Ceph, moto...). When the CLI
+    finds nothing, Spack falls back to its own boto3 listing, which honours both; so a do-nothing `aws`
+    goes first on PATH for this module's Spack commands. Nothing changes without an `aws` on PATH, on
+    0.2x (which falls back on an error by itself) or for a mirror without endpoint_url (real AWS).
+    """
+    p = module.params
+    path = spack.env_vars.get('PATH') or os.environ.get('PATH', '')
+    if not (spack.at_least(1, 0) and p['mirror'] and shutil.which('aws', path=path)):
+        yield
+        return
+    entry = mirror_entry(spack, p['mirror'], env_dir)
+    if not (_entry_url(entry).startswith('s3://') and _endpoint(entry)):
+        yield
+        return
+    scratch = tempfile.mkdtemp(prefix='wizard-noaws-')
+    saved = spack.env_vars.get('PATH')
+    try:
+        shim = os.path.join(scratch, 'aws')
+        with open(shim, 'w') as f:
+            f.write('#!/bin/sh\n# research.wizard: Spack falls back to boto3, which knows the endpoint.\nexit 0\n')
+        os.chmod(shim, 0o700)
+        spack.env_vars['PATH'] = scratch + os.pathsep + path
+        yield
+    finally:
+        if saved is None:
+            spack.env_vars.pop('PATH', None)
+        else:
+            spack.env_vars['PATH'] = saved
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def push(module, spack, env_dir):
     p = module.params
     args = ['buildcache', 'push']
@@ -225,10 +280,16 @@ def push(module, spack, env_dir):
     if module.check_mode:
         missing = missing_in_mirror(module, spack, env_dir)
         return dict(changed=bool(missing), missing=missing, cmd=[redact(spack.command(args, env_dir=env_dir))])
-    rc, out, err = spack.run(args, env_dir=env_dir, what='mirror %s' % p['mirror'])
+    with without_aws_cli(module, spack, env_dir) if p['update_index'] else _nothing():
+        rc, out, err = spack.run(args, env_dir=env_dir, what='mirror %s' % p['mirror'])
     parsed = parse_push_output(out + '\n' + err)
     return dict(changed=bool(parsed['pushed']), pushed=parsed['pushed'], selected=parsed['selected'],
                 cmd=[redact(spack.command(args, env_dir=env_dir))])
+
+
+@contextlib.contextmanager
+def _nothing():
+    yield
 
 
 def missing_in_mirror(module, spack, env_dir):
@@ -294,8 +355,9 @@ def keys(module, spack):
             shutil.rmtree(scratch, ignore_errors=True)
     if p['publish_key']:
         with single_mirror_scope(mirror_entry(spack, p['mirror'])) as scope:
-            # --force: list what the mirror has now, not what an earlier run cached.
-            rc, out, err = spack.run(['buildcache', 'keys', '--force'], scope_dirs=[scope], check=False)
+            # --force: list what the mirror has now, not what an earlier run cached. -d: Spack 1.x (layout
+            # v3) names a key only in its debug line "Found key FPR"; 0.2x also in the /_pgp/FPR.pub URL.
+            rc, out, err = spack.run(['-d', 'buildcache', 'keys', '--force'], scope_dirs=[scope], check=False)
         published = _fetched_fingerprints(out + err)
         unpublished = [k['fingerprint'] for k in signing if k['fingerprint'] not in published]
         if unpublished:
@@ -320,7 +382,9 @@ def keys(module, spack):
 
 
 def _fetched_fingerprints(text):
-    return re.findall(r'/_pgp/([0-9A-F]{40})\.pub', text)
+    """Fingerprints of the keys a `buildcache keys` run found, from either cache layout's output."""
+    found = re.findall(r'/_pgp/([0-9A-F]{40})\.pub', text) + re.findall(r'Found key ([0-9A-F]{40})\b', text)
+    return sorted(set(found))
 
 
 def main():
@@ -362,8 +426,9 @@ def main():
         elif p['action'] == 'update_index':
             args = ['buildcache', 'update-index', p['mirror']]
             if not module.check_mode:
-                spack.run(args, what='mirror %s' % p['mirror'])
-            result = dict(changed=True, cmd=[spack.command(args)])
+                with without_aws_cli(module, spack, env_dir):
+                    spack.run(args, what='mirror %s' % p['mirror'])
+            result = dict(changed=True, cmd=[redact(spack.command(args))])
         else:
             result = keys(module, spack)
         result['spack_version'] = spack.version_string

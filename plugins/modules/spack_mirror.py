@@ -66,16 +66,36 @@ options:
     description: Access key id for an V(s3://) mirror. Without keys, the instance profile or environment credentials apply.
     type: str
   s3_access_key_secret:
-    description: Secret access key for an V(s3://) mirror.
+    description:
+      - Secret access key for an V(s3://) mirror. It never appears in a process argument or in a result.
+      - Spack 1.x stores only the name of an environment variable (O(s3_access_key_secret_variable)); the
+        module sets that variable for its own Spack commands, and every other module that reads the mirror
+        needs it in O(spack_secret_env).
+      - Spack 0.2x stores the secret itself in the scope's C(mirrors.yaml): the module writes the entry with
+        C(spack config add -f) from a private temporary file and keeps that C(mirrors.yaml) mode C(0600).
+    type: str
+  s3_access_key_secret_variable:
+    description:
+      - Spack 1.x - name of the environment variable that holds the secret access key.
+      - Default C(SPACK_MIRROR_<NAME>_S3_SECRET), with O(name) upper-cased and every character other than
+        a letter or digit replaced by C(_) (V(wizard-cache) gives C(SPACK_MIRROR_WIZARD_CACHE_S3_SECRET)).
+      - Without O(s3_access_key_secret), the variable must be set in O(spack_secret_env) (or in the
+        environment of whoever runs Spack).
     type: str
   s3_access_token:
-    description: Session token for an V(s3://) mirror.
+    description: Session token for an V(s3://) mirror (handled like O(s3_access_key_secret)).
+    type: str
+  s3_access_token_variable:
+    description: Spack 1.x - variable holding the session token. Default C(SPACK_MIRROR_<NAME>_S3_TOKEN).
     type: str
   oci_username:
     description: User name for an V(oci://) registry.
     type: str
   oci_password:
-    description: Password or token for an V(oci://) registry.
+    description: Password or token for an V(oci://) registry (handled like O(s3_access_key_secret)).
+    type: str
+  oci_password_variable:
+    description: Spack 1.x - variable holding the OCI password. Default C(SPACK_MIRROR_<NAME>_OCI_PASSWORD).
     type: str
   verify:
     description:
@@ -95,8 +115,11 @@ options:
     choices: [fail, skip]
     default: fail
 notes:
-  - Spack stores S3 and OCI credentials in plain text in the scope's C(mirrors.yaml); prefer instance
-    profiles (S3) where you can.
+  - Spack 0.2x stores S3 and OCI credentials in plain text in the scope's C(mirrors.yaml) (kept C(0600) by
+    this module, so other users of that scope lose its other mirrors too); Spack 1.x stores only variable
+    names. Prefer instance profiles (S3) where you can.
+  - To run Spack by hand against a mirror configured with a secret on Spack 1.x, export the variable first,
+    for example C(export SPACK_MIRROR_WIZARD_CACHE_S3_SECRET=...) (the names are in RV(secret_variables)).
 seealso:
   - module: research.wizard.spack_buildcache
 author:
@@ -119,6 +142,12 @@ EXAMPLES = r'''
     s3_endpoint_url: https://minio.example.org
     s3_access_key_id: "{{ cache_key_id }}"
     s3_access_key_secret: "{{ cache_key_secret }}"
+  register: s3_cache
+
+- name: Later Spack commands get the secret through the environment (Spack 1.x stores only its variable name)
+  research.wizard.spack_install:
+    env: chemistry
+    spack_secret_env: "{{ {s3_cache.secret_variables[0]: cache_key_secret} if s3_cache.secret_variables | default([]) else {} }}"
 
 - name: Offline source mirror
   research.wizard.spack_mirror:
@@ -147,8 +176,18 @@ changed_keys:
   returned: state=present
   type: list
   elements: str
+secret_variables:
+  description:
+    - Spack 1.x - names of the environment variables the stored entry reads its secrets from. Every Spack
+      command that uses the mirror needs them set (O(spack_secret_env) for the other modules).
+  returned: state=present on Spack 1.x
+  type: list
+  elements: str
+  sample: [SPACK_MIRROR_S3_CACHE_S3_SECRET]
 cmd:
-  description: The Spack commands that were (or, in check mode, would be) run, credentials masked.
+  description:
+    - The Spack commands that were (or, in check mode, would be) run, credentials masked. A C(chmod 0600)
+      of the scope's C(mirrors.yaml) (Spack 0.2x with a secret) is listed too.
   returned: always
   type: list
   elements: list
@@ -159,12 +198,14 @@ spack_version:
 '''
 
 import os
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.research.wizard.plugins.module_utils._spack import (
     SPACK_COMMON_ARGS, Spack, SpackError, fail, load_yaml, redact)
 from ansible_collections.research.wizard.plugins.module_utils._spack_mirror import (
-    add_args, desired, differs, file_url_path, normalize, raw_entry, redacted, single_mirror_scope, unsupported)
+    add_args, config_add_file, desired, differs, file_url_path, holds_secret, normalize, raw_entry, redacted,
+    secret_env, single_mirror_scope, unsupported, uses_variables, variable_names)
 
 
 def reachable(spack, params):
@@ -175,7 +216,7 @@ def reachable(spack, params):
         if os.path.isdir(path) and os.access(path, os.R_OK | os.X_OK):
             return True, ''
         return False, 'no readable directory %s on this host' % path
-    with single_mirror_scope(raw_entry(params)) as scope:
+    with single_mirror_scope(raw_entry(params, spack.version)) as scope:
         rc, out, err = spack.run(['buildcache', 'list'], scope_dirs=[scope], check=False)
     lines = (err or '').strip().splitlines()
     return rc == 0, lines[-1] if lines else ''
@@ -185,6 +226,89 @@ def current_entry(spack, scope, name):
     out = spack.stdout(['config', '--scope', scope, 'get', 'mirrors'], what='scope %s' % scope)
     mirrors = load_yaml(out).get('mirrors') or {}
     return normalize(mirrors.get(name))
+
+
+def scope_file(spack, scope):
+    """The mirrors.yaml of `scope` (Spack 0.2x keeps secrets there, so it must stay private)."""
+    out = spack.stdout(['config', '--scope', scope, 'edit', '--print-file', 'mirrors'], what='scope %s' % scope)
+    return out.strip().splitlines()[-1]
+
+
+def world_readable(path):
+    return os.path.exists(path) and bool(os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+
+
+def present(module, spack, p, current, cmds):
+    """Plan (and, outside check mode, apply) state=present; return the result."""
+    version = spack.version
+    missing = unsupported(p, version)
+    if missing:
+        raise SpackError('Spack %s does not support %s for mirror %s: upgrade Spack or leave them unset.'
+                         % (spack.version_string, ', '.join(missing), p['name']))
+    # The probe and every command below read the secrets from the environment (Spack 1.x).
+    spack.secret_env.update(secret_env(p, version))
+    wanted = desired(p, version)
+    ok = True
+    if p['verify']:
+        ok, why = reachable(spack, p)
+        if not ok and p['on_unreachable'] == 'fail':
+            raise SpackError('Mirror %s (%s) is unreachable: %s. Check the URL, endpoint and credentials, '
+                             'or set on_unreachable=skip to deploy without it.' % (p['name'], p['url'], why))
+        if not ok:
+            module.warn('Mirror %s (%s) is unreachable (%s): it is left out of the configuration, because '
+                        'Spack fails every concretization while an S3 mirror is down.' % (p['name'], p['url'], why))
+    remove = ['mirror', 'remove', '--scope', p['scope'], p['name']]
+    if not ok:
+        wanted = None
+        changed_keys = ['unreachable'] if current is not None else []
+        if current is not None:
+            cmds.append((remove, None))
+    else:
+        changed_keys = differs(current, wanted)
+    if ok and current is not None and changed_keys:
+        cmds.append((remove, None))
+    private = ok and holds_secret(p, version)
+    if ok and changed_keys:
+        if private:
+            # Spack 0.2x has no *-variable options: `mirror add` would put the secret in argv.
+            cmds.append((['config', '--scope', p['scope'], 'add', '-f', '<0600 file>'], raw_entry(p, version)))
+        else:
+            cmds.append((add_args(p, version), None))
+    path = None
+    if private:
+        path = scope_file(spack, p['scope'])
+        if changed_keys or world_readable(path):
+            cmds.append((['chmod', '0600', path], None))
+            if 'file_mode' not in changed_keys and world_readable(path):
+                changed_keys.append('file_mode')
+    result = dict(changed=bool(changed_keys), changed_keys=changed_keys if current is not None else [],
+                  mirror=redacted(wanted if changed_keys else current))
+    if uses_variables(version):
+        result['secret_variables'] = sorted(variable_names(p).values())
+    if p['verify']:
+        result['reachable'] = ok
+    if module._diff:
+        result['diff'] = dict(before=redacted(current) or {}, after=redacted(wanted) or {})
+    return result
+
+
+def apply(module, spack, p, cmds):
+    shown = []
+    for args, entry in cmds:
+        if args[0] == 'chmod':
+            shown.append(list(args))
+            if not module.check_mode:
+                os.chmod(args[2], 0o600)
+            continue
+        if entry is not None:
+            with config_add_file(p['name'], entry) as path:
+                real = args[:-1] + [path]
+                if not module.check_mode:
+                    spack.run(real, what='mirror %s' % p['name'])
+        elif not module.check_mode:
+            spack.run(args, what='mirror %s' % p['name'])
+        shown.append(redact(spack.command(args)))
+    return shown
 
 
 def main():
@@ -200,66 +324,40 @@ def main():
         s3_profile=dict(type='str'),
         s3_access_key_id=dict(type='str', no_log=False),
         s3_access_key_secret=dict(type='str', no_log=True),
+        s3_access_key_secret_variable=dict(type='str', no_log=False),
         s3_access_token=dict(type='str', no_log=True),
+        s3_access_token_variable=dict(type='str', no_log=False),
         oci_username=dict(type='str'),
         oci_password=dict(type='str', no_log=True),
+        oci_password_variable=dict(type='str', no_log=False),
         verify=dict(type='bool', default=False),
         on_unreachable=dict(type='str', default='fail', choices=['fail', 'skip']),
     )
     argument_spec.update(SPACK_COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[('state', 'present', ('url',))],
-                           required_together=[('s3_access_key_id', 's3_access_key_secret')])
+                           required_by={'s3_access_key_secret': 's3_access_key_id',
+                                        's3_access_key_secret_variable': 's3_access_key_id',
+                                        'oci_password': 'oci_username', 'oci_password_variable': 'oci_username'})
     p = module.params
+    if p['s3_access_key_id'] and not (p['s3_access_key_secret'] or p['s3_access_key_secret_variable']):
+        module.fail_json(msg='s3_access_key_id needs s3_access_key_secret (or, on Spack 1.x, '
+                             's3_access_key_secret_variable naming a variable set in spack_secret_env).')
     cmds = []
     try:
         spack = Spack(module)
         spack.require_yaml()
-        version = spack.version
+        spack.version
         current = current_entry(spack, p['scope'], p['name'])
-        remove = ['mirror', 'remove', '--scope', p['scope'], p['name']]
         if p['state'] == 'absent':
             if current is not None:
-                cmds.append(remove)
+                cmds.append((['mirror', 'remove', '--scope', p['scope'], p['name']], None))
             result = dict(changed=current is not None)
             if module._diff:
                 result['diff'] = dict(before=redacted(current) or {}, after={})
         else:
-            missing = unsupported(p, version)
-            if missing:
-                raise SpackError('Spack %s does not support %s for mirror %s: upgrade Spack or leave them unset.'
-                                 % (spack.version_string, ', '.join(missing), p['name']))
-            wanted = desired(p)
-            ok = True
-            if p['verify']:
-                ok, why = reachable(spack, p)
-                if not ok and p['on_unreachable'] == 'fail':
-                    raise SpackError('Mirror %s (%s) is unreachable: %s. Check the URL, endpoint and credentials, '
-                                     'or set on_unreachable=skip to deploy without it.' % (p['name'], p['url'], why))
-                if not ok:
-                    module.warn('Mirror %s (%s) is unreachable (%s): it is left out of the configuration, because '
-                                'Spack fails every concretization while an S3 mirror is down.' % (p['name'], p['url'], why))
-            if not ok:
-                wanted = None
-                changed_keys = ['unreachable'] if current is not None else []
-                if current is not None:
-                    cmds.append(remove)
-            else:
-                changed_keys = differs(current, wanted)
-            if ok and current is not None and changed_keys:
-                cmds.append(remove)
-            if ok and changed_keys:
-                cmds.append(add_args(p, version))
-            result = dict(changed=bool(changed_keys), changed_keys=changed_keys if current is not None else [],
-                          mirror=redacted(wanted if changed_keys else current))
-            if p['verify']:
-                result['reachable'] = ok
-            if module._diff:
-                result['diff'] = dict(before=redacted(current) or {}, after=redacted(wanted) or {})
-        if not module.check_mode:
-            for args in cmds:
-                spack.run(args, what='mirror %s' % p['name'])
-        result['cmd'] = [redact(spack.command(a)) for a in cmds]
+            result = present(module, spack, p, current, cmds)
+        result['cmd'] = apply(module, spack, p, cmds)
         result['spack_version'] = spack.version_string
     except SpackError as e:
         fail(module, e)

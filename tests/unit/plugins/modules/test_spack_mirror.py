@@ -1,7 +1,15 @@
-"""spack_mirror: exact Spack commands for each case, idempotence from Spack's stored config."""
+"""spack_mirror: exact Spack commands for each case, idempotence from Spack's stored config.
+
+Secrets per Spack generation are data-driven (test_spack_mirror.yaml): ordered commands, the environment
+each one gets, what the probe scope and a `config add -f` file hold, and that no secret is in any argv."""
+import os
+import stat
 from unittest import mock
 
 import pytest
+import yaml
+
+from helpers import module_runner
 
 from ansible_collections.research.wizard.plugins.modules import spack_mirror
 from helpers.module_runner import SPACK, run
@@ -49,26 +57,6 @@ def test_plain_url_entry_is_idempotent(capsys):
     rc, result, calls = run(spack_mirror.main, dict(name='local', url='file:///srv/c'),
                             [(GET, 0, 'mirrors:\n  local: file:///srv/c\n', '')], capsys=capsys)
     assert not result['changed']
-
-
-def test_s3_unchanged_and_secret_masked(capsys):
-    rc, result, calls = run(spack_mirror.main, S3_ARGS, [(GET, 0, STORED_S3, '')], capsys=capsys)
-    assert not result['changed']
-    assert result['mirror']['access_pair'] == ['********', '********']
-
-
-def test_s3_changed_endpoint_is_readded(capsys):
-    args = dict(S3_ARGS, s3_endpoint_url='http://y')
-    rc, result, calls = run(spack_mirror.main, args, [
-        (GET, 0, STORED_S3, ''),
-        (['mirror', 'remove', '--scope', 'site', 'cache'], 0, '', ''),
-        (['mirror', 'add', '--scope', 'site', '--type', 'binary', '--unsigned', '--s3-access-key-id', 'a',
-          '--s3-access-key-secret', 'sekrit', '--s3-endpoint-url', 'http://y', 'cache', 's3://b/p'], 0, '', ''),
-    ], diff=True, capsys=capsys)
-    assert result['changed'] and result['changed_keys'] == ['endpoint_url']
-    assert result['diff']['before']['endpoint_url'] == 'http://x'
-    flat = ' '.join(' '.join(c) for c in result['cmd'])
-    assert '--s3-access-key-secret ********' in flat and 'sekrit' not in flat
 
 
 def test_absent(capsys):
@@ -144,3 +132,87 @@ def test_missing_local_folder_is_unreachable(capsys, tmp_path):
     rc, result, calls = run(spack_mirror.main, dict(name='local', url=url, verify=True),
                             [(GET, 0, 'mirrors: {}\n', '')], capsys=capsys)
     assert rc == 1 and 'is unreachable: no readable directory %s/gone' % tmp_path in result['msg']
+
+
+CASES = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), 'test_spack_mirror.yaml')))
+SECRET_OPTIONS = ('s3_access_key_secret', 's3_access_token', 'oci_password')
+
+
+def _fill(value, tmp):
+    if isinstance(value, str):
+        return value.replace('{tmp}', tmp)
+    if isinstance(value, list):
+        return [_fill(v, tmp) for v in value]
+    if isinstance(value, dict):
+        return dict((k, _fill(v, tmp)) for k, v in value.items())
+    return value
+
+
+def _read_scope_file(path):
+    """A mirrors.yaml as written for Spack, `mirrors::` (override) read as `mirrors`."""
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, 'a file that may hold a secret must be private'
+    with open(path) as f:
+        data = yaml.safe_load(f)
+    return dict((k.rstrip(':'), v) for k, v in data.items())
+
+
+def _subset(expected, got, where='result'):
+    if isinstance(expected, dict):
+        assert isinstance(got, dict), '%s: %r is not a mapping' % (where, got)
+        for key, value in expected.items():
+            assert key in got, '%s: no %s in %r' % (where, key, got)
+            _subset(value, got[key], '%s.%s' % (where, key))
+    else:
+        assert expected == got, '%s: expected %r, got %r' % (where, expected, got)
+
+
+class Recorder(module_runner.CommandScript):
+    """The expected commands of one case, in order, with their environments and files checked."""
+
+    def __call__(self, module, cmd, **kwargs):
+        self.calls.append(cmd)
+        assert self.expected, 'unexpected command: %r' % (cmd,)
+        step = self.expected.pop(0)
+        assert cmd[:3] == [SPACK, '--color', 'never'], cmd
+        got = cmd[3:]
+        assert ('scope' in step) == (got[0] == '-C'), 'only a probe runs with a scratch scope: %r' % got
+        if 'scope' in step:
+            _subset(step['scope'], _read_scope_file(os.path.join(got[1], 'mirrors.yaml')), 'probe scope')
+            got = got[2:]
+        if 'file' in step:
+            path, got = got[-1], got[:-1]
+            assert _read_scope_file(path) == step['file']
+        assert got == step['args']
+        env = kwargs.get('environ_update') or {}
+        assert env.get('LC_ALL') == 'C'
+        for key, value in (step.get('env') or {}).items():
+            assert env.get(key) == value, '%s=%r expected in the environment of %r' % (key, value, got)
+        for key in step.get('no_env') or ():
+            assert key not in env, '%s must not be in the environment of %r' % (key, got)
+        return step.get('rc', 0), step.get('out', ''), step.get('err', '')
+
+
+@pytest.mark.parametrize('case', CASES, ids=[c['id'] for c in CASES])
+def test_secrets_per_spack_version(case, capsys, tmp_path):
+    tmp = str(tmp_path)
+    for name, (before, after) in (case.get('files') or {}).items():
+        path = tmp_path / name
+        path.write_text('mirrors: {}\n')
+        path.chmod(int(before, 8))
+    args = dict(case['input'])
+    diff = args.pop('_ansible_diff', False)
+    steps = _fill(case['commands'], tmp)
+    version = tuple(case['spack'])
+    with mock.patch('ansible_collections.research.wizard.plugins.module_utils._spack.Spack._read_version',
+                    return_value=(version, '.'.join(str(v) for v in version))), \
+            mock.patch.object(module_runner, 'CommandScript', Recorder):
+        rc, result, calls = run(spack_mirror.main, args, steps, diff=diff, capsys=capsys)
+    _subset(_fill(case['output'], tmp), result)
+    assert (rc != 0) == bool(case['output'].get('failed'))
+    secrets = [args[k] for k in SECRET_OPTIONS if args.get(k)]
+    secrets += list((args.get('spack_secret_env') or {}).values())
+    shown = [' '.join(c) for c in calls] + [' '.join(c) for c in result.get('cmd') or []]
+    for secret in secrets:
+        assert not any(secret in line for line in shown), 'secret %r in a command line' % secret
+    for name, (before, after) in (case.get('files') or {}).items():
+        assert stat.S_IMODE(os.stat(str(tmp_path / name)).st_mode) == int(after, 8)
