@@ -22,6 +22,8 @@ _NO_BINARY = re.compile(r'^==> No binary for (?P<nvh>\S+) found: installing from
 # "==> Fetching file:///.../x.tar.gz" and "==> Using cached archive: ..." (source fetch) — for the
 # package most recently announced by "Installing".
 _FETCHING = re.compile(r'^==> (?:Fetching |Using cached archive: )(?P<url>\S+)')
+# A build-cache download: 0.23 "build_cache/...spec.json|.spack", 1.x layout v3 "blobs/sha256/..".
+_BINARY_URL = re.compile(r'/build_cache/|/blobs/sha\d+/|/v3/manifests/')
 _EXTRACTING = re.compile(r'^==> Extracting (?P<nvh>\S+) from binary cache')
 _PHASE = re.compile(r'^==> (?P<name>[\w.+-]+): Executing phase: \'(?P<phase>[^\']+)\'')
 _SUCCESS = re.compile(r'^==> (?P<name>[\w.+-]+): Successfully installed (?P<nvh>\S+)')
@@ -34,23 +36,34 @@ _FAILED_NAME = re.compile(r'^==> Error: (?:Failed to install (?P<name>[\w.+-]+) 
 _SKIPPED = re.compile(r'^==> (?:Warning: )?Skipping build of (?P<nvh>\S+) since (?P<msg>.*)$')
 _BUILD_LOG = re.compile(r'^\s*See build log for details:\s*$')
 _ERROR = re.compile(r'^==> Error: (?P<msg>.*)$')
+# The new installer (config:installer:new, the default from Spack 1.2) without a terminal prints
+# one line per state change: "cgbn46w gcc-runtime@12.2.0: fetching from build cache".
+_NEW_STATE = re.compile(r'^(?P<hash>[a-z0-9]{7}) (?P<name>[\w.+-]+)@(?P<version>\S+): (?P<state>[\w ]+?)\s*$')
+# ... and, after "==> Error: The following packages failed to install:", "name@version/HASH: LOG".
+_NEW_FAILED = re.compile(r'^(?P<name>[\w.+-]+)@(?P<version>\S+)/(?P<hash>[a-z0-9]{32}): (?P<log>\S+)\s*$')
 
-_TRANSIENT = re.compile(
-    r'(FetchError|All fetchers failed|Could not connect|Connection (?:refused|reset)|'
-    r'timed? ?out|Temporary failure in name resolution|URLError|HTTP Error 5\d\d|'
-    r'Max retries exceeded|EndpointConnectionError|No route to host)', re.I)
+# Failures of a network connection to a server that exists: worth a retry later. Not: "Name or
+# service not known" (the host does not resolve, e.g. offline), a file no mirror has (404, "No such
+# file or directory", NoSuchKey), a refused credential.
+_CONNECTION = re.compile(
+    r'(Could not connect|Connection (?:refused|reset|aborted)|timed? ?out|'
+    r'Temporary failure in name resolution|HTTP Error 5\d\d|\b50[234]\b|Max retries exceeded|'
+    r'EndpointConnectionError|No route to host|Network is unreachable|RemoteDisconnected)', re.I)
 
 
 # What to do about each kind of failure error_summary() recognises.
 HINTS = {
     'syntax': 'fix the spec syntax',
     'unknown-package': 'check the package name with `spack list NAME`, or add the repository that provides it',
+    'unknown-variant': 'check the variant names with `spack info PACKAGE` (a variant of one version may not exist in another)',
     'unsatisfiable': 'relax the version/variant constraints (see `spack info PACKAGE`)',
     'connection': 'check that the mirror is reachable and its credentials, or remove it',
-    'fetch': 'check the mirror/source URLs and network access',
+    'fetch': ('no mirror Spack tried has this source: add the file to a source mirror (spack_source_mirrors, '
+              '`spack mirror create`), or check the mirror URLs and network access'),
     'signature': "trust the cache's signing key (spack_buildcache action=keys) or mark the mirror unsigned",
     'build': 'read the build log',
-    'cache-miss': 'a binary cache lacks this package: push it from a builder, or allow builds (use_buildcache: auto)',
+    'cache-miss': ('a binary cache lacks this package (on Spack 1.x also: a signed mirror holding only unsigned '
+                   'binaries): push it from a builder, or allow builds (use_buildcache: auto)'),
 }
 
 
@@ -87,6 +100,11 @@ def _pkg(nvh):
     return {'package': name, 'version': version, 'hash': dag_hash}
 
 
+# Where each event stands in a package's life: a package's events only ever move forward.
+EVENT_RANK = {'queued': 0, 'fetching': 1, 'extracting': 2, 'building': 2,
+              'installed': 3, 'failed': 3, 'skipped': 3}
+
+
 class InstallOutputParser(object):
     """Turns `spack install` output lines into package state-change events.
 
@@ -94,6 +112,14 @@ class InstallOutputParser(object):
     (dicts with 'event' and package keys) per docs/progress-events.md, minus ts/seq which the
     writer adds. Keeps just enough state to attribute phase and fetch lines to the package that
     Spack most recently announced.
+
+    The two Spack generations order a binary install differently: 0.23 prints
+    ``Installing X [n/m]``, then the fetches, ``Extracting X``, ``Successfully installed X``; 1.x
+    does the whole binary install first and prints ``Installing X [n/m]`` last, so the fetch lines
+    before ``Extracting X`` follow the *previous* package's announcement. A build-cache fetch
+    that the announced package cannot own is therefore held until ``Extracting`` names its
+    package, and an announcement of a package already finished only records its index.
+    Source builds are announced first by both.
     """
 
     def __init__(self):
@@ -107,9 +133,14 @@ class InstallOutputParser(object):
         self.failed_deps = set()     # nvh named as failed by "Skipping build of X since Y failed"
         self._want_log = False
         self.errors = []             # every "==> Error:" message
+        self.binary_fetch = False    # a build-cache fetch seen that no announced package owns yet
+        self.new_failed = {}         # 7-char hash -> nvh: new installer failures awaiting their log line
 
     def _event(self, event, nvh, **extra):
-        if self.state.get(nvh) == event:
+        last = self.state.get(nvh)
+        if last is not None and EVENT_RANK[event] <= EVENT_RANK[last]:
+            # Never backwards, never twice: a line printed late (1.x's "Installing" after the
+            # binary install) must not move a package back.
             return []
         self.state[nvh] = event
         index, total = self.index.get(nvh, (None, None))
@@ -131,12 +162,22 @@ class InstallOutputParser(object):
                 self._want_log = False
                 return self._flush_pending()
             return []
+        m = _NEW_STATE.match(line)
+        if m:
+            return self._new_installer_state(m)
+        m = _NEW_FAILED.match(line)
+        if m and self.new_failed:
+            return self._new_installer_log(m)
         m = _INSTALLING.match(line)
         if m:
             nvh = m.group('nvh')
-            self.current = nvh
             if m.group('index'):
                 self.index[nvh] = (int(m.group('index')), int(m.group('total')))
+            if nvh in self.state:
+                # 1.x: the announcement after the binary install (or its failure) of the same package.
+                return []
+            self.current = nvh
+            self.binary_fetch = False
             return self._event('queued', nvh)
         m = _NO_BINARY.match(line)
         if m:
@@ -146,10 +187,16 @@ class InstallOutputParser(object):
         if m:
             nvh = m.group('nvh')
             self.origin[nvh] = 'cache'
-            return self._event('extracting', nvh)
+            events = self._event('fetching', nvh) if self.binary_fetch else []
+            self.binary_fetch = False
+            return events + self._event('extracting', nvh)
         m = _FETCHING.match(line)
-        if m and self.current and self.state.get(self.current) == 'queued':
-            return self._event('fetching', self.current)
+        if m:
+            if self.current and self.state.get(self.current) in ('queued', 'fetching'):
+                return self._event('fetching', self.current)
+            if _BINARY_URL.search(m.group('url')):
+                self.binary_fetch = True
+            return []
         m = _PHASE.match(line)
         if m and self.current and split_nvh(self.current)[0] == m.group('name'):
             self.origin.setdefault(self.current, 'source')
@@ -201,6 +248,42 @@ class InstallOutputParser(object):
                 self.pending = (self.current, m.group('msg'))
         return []
 
+    def _new_installer_state(self, m):
+        # The new installer names packages by 7-char hash; its states are "fetching from build
+        # cache", "relocating", "no binary available", "staging", each build phase's name
+        # ("edit", "build", "install", "cmake", ...), "finished" and "failed". A package it has
+        # nothing to do for is not printed; an external is printed "finished" straight away.
+        nvh = '%s-%s-%s' % (m.group('name'), m.group('version'), m.group('hash'))
+        state = m.group('state')
+        if state == 'fetching from build cache':
+            self.origin[nvh] = 'cache'
+            return self._event('fetching', nvh)
+        if state == 'relocating':
+            self.origin[nvh] = 'cache'
+            return self._event('extracting', nvh)
+        if state == 'no binary available':
+            self.origin[nvh] = 'source'
+            return []
+        if state == 'staging':
+            self.origin.setdefault(nvh, 'source')
+            return self._event('fetching', nvh)
+        if state == 'finished':
+            self.origin.setdefault(nvh, 'external' if nvh not in self.state else 'source')
+            return self._event('installed', nvh)
+        if state == 'failed':
+            # Its build log is named only in the list at the end of the run: report it then.
+            self.new_failed[m.group('hash')] = nvh
+            return []
+        self.origin.setdefault(nvh, 'source')
+        return self._event('building', nvh)
+
+    def _new_installer_log(self, m):
+        nvh = self.new_failed.pop(m.group('hash')[:7], None)
+        if nvh is None:
+            return []
+        message = 'failed fetching its source' if self.state.get(nvh) == 'fetching' else 'failed to install'
+        return self._event('failed', nvh, message=message, log=m.group('log'))
+
     def _flush_pending(self):
         if not self.pending:
             return []
@@ -213,6 +296,9 @@ class InstallOutputParser(object):
     def close(self):
         """Events still owed when the output ends: failures only known from their dependents."""
         events = self._flush_pending()
+        for nvh in sorted(self.new_failed.values()):
+            events += self._event('failed', nvh, message=self.errors[0] if self.errors else 'failed', log=None)
+        self.new_failed = {}
         for nvh in sorted(self.failed_deps):
             if self.state.get(nvh) not in (None, 'failed', 'installed', 'skipped'):
                 events += self._event('failed', nvh, message=self.errors[0] if self.errors else 'failed',
@@ -220,32 +306,84 @@ class InstallOutputParser(object):
         return events
 
 
-_KINDS = (
-    ('syntax', re.compile(r'unexpected tokens|unexpected end of input|spec syntax', re.I)),
-    ('unknown-package', re.compile(r"no such package|unknown package|package '[^']+' not found|UnknownPackageError", re.I)),
-    ('unsatisfiable', re.compile(r'concretization failed|cannot satisfy|unsatisfiable', re.I)),
+# The one vocabulary of Spack's failure texts, both generations (first match wins; order matters:
+# a build that fails because of a fetch says "FetchError", one that fails compiling says
+# "ProcessError"). _domain_pack.classify_concretize_error and playbooks/tasks/concretize_pack.yml
+# reuse it; tests/unit/plugins/module_utils/test__spack_parse.py runs it on recorded output of both.
+KINDS = (
+    # 0.23 "unexpected tokens in the spec string", 1.x "unexpected characters in the spec string";
+    # both follow with the spec and a caret line.
+    ('syntax', re.compile(r'unexpected (?:tokens|characters) in the spec string|unexpected end of input|'
+                          r'spec syntax|SpecSyntaxError|SpecParsingError|SpecTokenizationError', re.I)),
+    # 0.23 "Package 'x' not found" / "no such package: x"; 1.x (concretize, install) "cannot
+    # concretize 'x', since 'x' does not exist" ("spack add" still says "no such package").
+    ('unknown-package', re.compile(r"no such package|unknown package|package '[^']+' not found|UnknownPackageError|"
+                                   r"cannot concretize '[^']*', since '[^']+' does not exist", re.I)),
+    # 1.x "No such variant {'x'} for spec: 'pkg+x'" (found before solving). Its own kind, not
+    # "unsatisfiable": no constraint to relax, a name to correct.
+    ('unknown-variant', re.compile(r'No such variant|UnknownVariantError|variant .* does not exist', re.I)),
+    # 1.x's pre-check "No version exists that satisfies these input specs:" + the spec on the next line.
+    ('unsatisfiable', re.compile(r'concretization failed|cannot satisfy|unsatisfiable|'
+                                 r'No version exists that satisfies', re.I)),
     ('signature', re.compile(r'UnsignedPackageException|NoVerifyException|signature|no public key', re.I)),
     ('cache-miss', re.compile(r'No binary .*found when cache-only|cache-only specified|no binaries? (?:for|found)', re.I)),
 )
+_KINDS = KINDS
+_FETCH = re.compile(r'FetchError|All fetchers failed|Failed to fetch|FetchCacheError', re.I)
 
 
 def _kind(text, build_log):
-    for kind, pattern in _KINDS:
+    for kind, pattern in KINDS:
         if pattern.search(text):
             return kind
     if build_log or re.search(r'ProcessError|InstallError|Command exited with status', text):
         return 'build'
-    if _TRANSIENT.search(text):
-        return 'connection' if re.search(r'connect|endpoint|route|resolution', text, re.I) else 'fetch'
+    if _FETCH.search(text):
+        return 'fetch'
+    if _CONNECTION.search(text) or re.search(r'URLError|Name or service not known', text):
+        return 'connection'
     return 'other'
+
+
+def fetch_failures(text):
+    """The URLs of a FetchError and why each failed: [{'url', 'reason', 'connection': bool}].
+
+    1.x (and 0.23) list each URL tried under "FetchError: All fetchers failed for X", one per line
+    ("URL: ErrorType: reason").
+    """
+    out = []
+    for line in (text or '').splitlines():
+        m = re.match(r'^\s+(?P<url>(?:file|https?|s3|oci|gs)://\S+?): (?P<reason>.+)$', line)
+        if m:
+            out.append({'url': m.group('url'), 'reason': m.group('reason').strip(),
+                        'connection': bool(_CONNECTION.search(m.group('reason')))})
+    return out
+
+
+def is_transient(kind, text):
+    """Whether running the same command again, seconds later, can succeed.
+
+    A connection that failed to a server that exists can; a fetch only when one of the URLs tried
+    failed that way (a mirror that was down): a source that is in no mirror and whose upstream
+    host does not resolve (offline, air-gapped) fails again, however often it is retried.
+    """
+    if kind == 'connection':
+        return bool(_CONNECTION.search(text))
+    if kind == 'fetch':
+        failures = fetch_failures(text)
+        if failures:
+            return any(f['connection'] for f in failures)
+        return bool(_CONNECTION.search(text))
+    return False
 
 
 def error_summary(stderr, stdout=''):
     """Spack's own error line(s) and what kind of failure this is.
 
     Returns {'error': first '==> Error:' message (or last stderr line), 'errors': all of them,
-    'kind': one of syntax|unknown-package|unsatisfiable|signature|cache-miss|build|connection|fetch|other,
-    'build_log': path or None, 'transient': bool}.
+    'kind': one of syntax|unknown-package|unknown-variant|unsatisfiable|signature|cache-miss|build|
+    connection|fetch|other, 'build_log': path or None, 'transient': bool (see is_transient),
+    'fetch_failures': see fetch_failures}.
     """
     text = '\n'.join(t for t in (stderr, stdout) if t)
     errors = [m.group('msg').strip() for m in (_ERROR.match(l) for l in text.splitlines()) if m]
@@ -255,24 +393,45 @@ def error_summary(stderr, stdout=''):
         if _BUILD_LOG.match(line) and i + 1 < len(lines):
             build_log = lines[i + 1].strip()
     first = errors[0] if errors else (lines[-1].strip() if lines else '')
-    kind = _kind('\n'.join([stderr or ''] + errors), build_log)
+    # The new installer lists each failed package with its log after its one error line.
+    new_failed = [m for m in (_NEW_FAILED.match(l) for l in lines) if m]
+    staging = False
+    if new_failed:
+        # It names a log even when the package failed before building: one that failed while
+        # "staging" failed to fetch its source (the reasons are only in Spack's stage log).
+        last = {}
+        for m in (_NEW_STATE.match(l) for l in lines):
+            if m and m.group('state') != 'failed':
+                last[m.group('hash')] = m.group('state')
+        staging = all(last.get(m.group('hash')[:7]) == 'staging' for m in new_failed)
+        build_log = build_log or new_failed[0].group('log')
+        first = '%s %s' % (first, ', '.join('%s@%s/%s' % (m.group('name'), m.group('version'), m.group('hash')[:7])
+                                            for m in new_failed))
+        if staging:
+            first += ' (while staging: fetching the source failed)'
+    kind = 'fetch' if staging else _kind('\n'.join([stderr or ''] + errors), build_log)
     if kind == 'unsatisfiable':
-        # The reasons follow on numbered lines: "   1. Cannot satisfy 'libtiny@2.0'".
+        # 0.23 and the 1.x solver: reasons on numbered lines ("   1. Cannot satisfy 'libtiny@2.0'");
+        # the 1.x pre-check: the spec alone on the line after "...input specs:".
         reasons = []
-        for line in lines:
+        for i, line in enumerate(lines):
             m = re.match(r'^\s+\d+\.\s+(.*\S)', line)
             if m and m.group(1) not in reasons:
                 reasons.append(m.group(1).split('. Couldn')[0].strip())
+            elif line.rstrip().endswith('satisfies these input specs:'):
+                reasons += [l.strip() for l in lines[i + 1:] if l.startswith(' ') and l.strip()][:5]
         if reasons:
             first = '%s: %s' % (first.rstrip(':'), '; '.join(reasons[:5]))
     if kind == 'syntax':
-        # "unexpected tokens" errors put the spec and a caret on the next lines: show them. that point at the bad token.
+        # The spec and a caret under the bad characters follow on the next two lines: keep them
+        # as lines, so the caret still points at the column.
         for i, line in enumerate(lines):
-            if 'unexpected tokens' in line.lower():
-                first = ' '.join([line.split('Error:', 1)[-1].strip()] + [l.rstrip() for l in lines[i + 1:i + 3]])
+            if re.search(r'unexpected (?:tokens|characters) in the spec string', line, re.I):
+                spec_lines = [l.rstrip() for l in lines[i + 1:i + 3] if not l.startswith('==>')]
+                first = '\n'.join([line.split('Error:', 1)[-1].strip()] + spec_lines)
                 break
     return {'error': first, 'errors': errors, 'kind': kind, 'build_log': build_log,
-            'transient': kind in ('connection', 'fetch')}
+            'transient': is_transient(kind, text), 'fetch_failures': fetch_failures(text) if kind == 'fetch' else []}
 
 
 # "xboprwq cmake@3.25.1~doc+ncurses build_system=generic" under "-- platform / compiler ---"
