@@ -103,8 +103,11 @@ class InstallRun(object):
         }
 
     def run(self):
+        # stdin: a pipe nothing writes to, held open until Spack exits. Spack 1.x's new installer
+        # (config:installer:new, the default from 1.2) polls stdin with epoll, which refuses
+        # /dev/null ("[Errno 1] Operation not permitted"); a closed pipe would read as EOF forever.
         proc = subprocess.Popen(self.cmd, env=self.environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, universal_newlines=True, bufsize=1)
+                                stdin=subprocess.PIPE, universal_newlines=True, bufsize=1)
         readers = [threading.Thread(target=self._pump, args=(proc.stdout, self.stdout)),
                    threading.Thread(target=self._pump, args=(proc.stderr, self.stderr))]
         for t in readers:
@@ -112,6 +115,7 @@ class InstallRun(object):
         for t in readers:
             t.join()
         rc = proc.wait()
+        proc.stdin.close()
         with self._lock:
             for ev in self.parser.close():
                 self._emit(ev)
@@ -143,7 +147,12 @@ def totals(packages):
 
 
 def install(cmd, environ, progress_file=None, retries=0, backoff=2.0, total=None, env=None, sleep=time.sleep):
-    """Run the install, retrying transient failures only. Returns a result dict."""
+    """Run the install, retrying transient failures only. Returns a result dict.
+
+    Transient is _spack_parse.is_transient: a connection to a server that exists failed. A source
+    that no mirror has (and whose upstream URL is unreachable, as offline) is not retried, nor is
+    a build failure: the same command would fail the same way.
+    """
     writer = ProgressWriter(progress_file)
     t0 = time.time()
     packages = {}

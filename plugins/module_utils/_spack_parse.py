@@ -135,6 +135,7 @@ class InstallOutputParser(object):
         self.errors = []             # every "==> Error:" message
         self.binary_fetch = False    # a build-cache fetch seen that no announced package owns yet
         self.new_failed = {}         # 7-char hash -> nvh: new installer failures awaiting their log line
+        self.new_logs = {}           # 7-char hash -> log, when that line came first (stderr read ahead of stdout)
 
     def _event(self, event, nvh, **extra):
         last = self.state.get(nvh)
@@ -166,7 +167,7 @@ class InstallOutputParser(object):
         if m:
             return self._new_installer_state(m)
         m = _NEW_FAILED.match(line)
-        if m and self.new_failed:
+        if m:
             return self._new_installer_log(m)
         m = _INSTALLING.match(line)
         if m:
@@ -271,8 +272,11 @@ class InstallOutputParser(object):
             self.origin.setdefault(nvh, 'external' if nvh not in self.state else 'source')
             return self._event('installed', nvh)
         if state == 'failed':
-            # Its build log is named only in the list at the end of the run: report it then.
+            # Its build log is named only in the list at the end of the run (stderr): report the
+            # failure with it, whichever of the two streams is read first.
             self.new_failed[m.group('hash')] = nvh
+            if m.group('hash') in self.new_logs:
+                return self._new_installer_log(self.new_logs.pop(m.group('hash')))
             return []
         self.origin.setdefault(nvh, 'source')
         return self._event('building', nvh)
@@ -280,6 +284,7 @@ class InstallOutputParser(object):
     def _new_installer_log(self, m):
         nvh = self.new_failed.pop(m.group('hash')[:7], None)
         if nvh is None:
+            self.new_logs[m.group('hash')[:7]] = m
             return []
         message = 'failed fetching its source' if self.state.get(nvh) == 'fetching' else 'failed to install'
         return self._event('failed', nvh, message=message, log=m.group('log'))
