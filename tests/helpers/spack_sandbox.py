@@ -16,7 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TESTREPO = os.path.join(ROOT, 'tests', 'testrepo')
 
 
-def make_sandbox(base, spack_root):
+def make_sandbox(base, spack_root, python=None):
     user = os.path.join(base, 'user-config')
     os.makedirs(user, exist_ok=True)
     config = {'config': {
@@ -46,7 +46,7 @@ def make_sandbox(base, spack_root):
         'SPACK_USER_CACHE_PATH': os.path.join(base, 'user-cache'),
         'SPACK_GNUPGHOME': gnupg,
     }
-    venv_python = os.environ.get('SPACK_PYTHON') or spack_root.rstrip('/') + '-venv/bin/python'
+    venv_python = python or os.environ.get('SPACK_PYTHON') or spack_root.rstrip('/') + '-venv/bin/python'
     if os.path.exists(venv_python):
         env_vars['SPACK_PYTHON'] = venv_python
     return {'base': base, 'spack_root': spack_root, 'env_vars': env_vars,
@@ -54,41 +54,51 @@ def make_sandbox(base, spack_root):
             'testrepo': TESTREPO}
 
 
-def real_spack_root():
-    root = os.environ.get("SPACK_ROOT", "/opt/spack")
-    return root if os.access(os.path.join(root, "bin", "spack"), os.X_OK) else None
-
-
-needs_spack = pytest.mark.skipif(real_spack_root() is None,
-                                 reason="no real Spack at $SPACK_ROOT (default /opt/spack); see ../shared/spack/README.md")
 needs_patchelf = pytest.mark.skipif(shutil.which("patchelf") is None, reason="patchelf not on PATH (needed to relocate cached binaries)")
 
 
 def make_spack_tarball(spack_root, tarball):
-    """An air-gapped Spack source: the real Spack's files without git history, installs or site config."""
+    """An air-gapped Spack source: the real Spack's files without git history, installs or site config.
+
+    etc/spack/include.yaml stays: on Spack >= 1.1 it defines the user, site and system scopes (without
+    it `--scope site` is an invalid choice); the site's settings (etc/spack/*.yaml on 0.2x,
+    etc/spack/site/*.yaml on 1.1) and the spack role's state file go.
+    """
+    import tarfile
     parent, name = os.path.split(spack_root.rstrip('/'))
-    subprocess.run(['tar', '-C', parent, '-cf', tarball,
-                    '--exclude=%s/.git' % name, '--exclude=%s/opt' % name,
-                    '--exclude=%s/var/spack/cache' % name, '--exclude=%s/var/spack/environments' % name,
-                    '--no-wildcards-match-slash', '--exclude=%s/etc/spack/*.yaml' % name,
-                    '--wildcards-match-slash', '--exclude=__pycache__', name], check=True)
+    dropped = tuple(name + '/' + d for d in ('.git', 'opt', 'var/spack/cache', 'var/spack/environments'))
+    etc = name + '/etc/spack/'
+
+    def keep(info):
+        path = info.name
+        if path in dropped or path.startswith(tuple(d + '/' for d in dropped)) or '/__pycache__' in path:
+            return None
+        if path.startswith(etc) and info.isfile():
+            rest = path[len(etc):]
+            site_setting = (rest.endswith(('.yaml', '.json')) and rest != 'include.yaml'
+                            and (rest.count('/') == 0 or (rest.startswith('site/') and rest.count('/') == 1)))
+            if site_setting:
+                return None
+        return info
+
+    with tarfile.open(tarball, 'w') as tar:
+        tar.add(os.path.join(parent, name), arcname=name, filter=keep)
     return tarball
 
 
-def deploy_vars(base, tarball, domain='selftest'):
-    """deploy.yml variables for a self-contained site under `base` (Spack from `tarball`)."""
+def deploy_vars(base, spack, domain='selftest', tarball=None):
+    """deploy.yml variables for a self-contained site under `base`: the spack role installs the same
+    Spack as the tests' own `spack` (tests/helpers/spacks.py), from its local source (a depth-1 git
+    clone) or from `tarball`, and shares its venv (clingo, boto3) instead of building another."""
     os.makedirs(os.path.join(base, 'user'), exist_ok=True)
-    return {
+    site = dict(spack['vars'], spack_root=os.path.join(base, 'spack'))
+    if tarball:
+        site.update(spack_source='local', spack_local_source=tarball)
+    return dict(site, **{
         'domain': domain,
-        'spack_root': os.path.join(base, 'spack'),
-        'spack_venv': os.path.join(base, 'spack-venv'),
-        'spack_source': 'local',
-        'spack_local_source': tarball,
-        'spack_install_prereqs': False,
-        'spack_profile_script': '',
         'spack_extra_env_vars': {'SPACK_USER_CONFIG_PATH': os.path.join(base, 'user'),
                                  'SPACK_USER_CACHE_PATH': os.path.join(base, 'user-cache'),
                                  'SPACK_GNUPGHOME': os.path.join(base, 'gpg')},
         'binary_cache_local_path': os.path.join(base, 'cache'),
         'domain_pack_data_dir': os.path.join(base, 'data'),
-    }
+    })

@@ -1,14 +1,11 @@
 import pytest
 
-from helpers.spack_sandbox import make_sandbox, real_spack_root
+from helpers.spack_sandbox import make_sandbox
 
 
 @pytest.fixture(scope='module')
-def sandbox(tmp_path_factory):
-    root = real_spack_root()
-    if root is None:
-        pytest.skip('no real Spack at $SPACK_ROOT (default /opt/spack); see ../shared/spack/README.md')
-    return make_sandbox(str(tmp_path_factory.mktemp('spack')), root)
+def sandbox(spack, tmp_path_factory):
+    return make_sandbox(str(tmp_path_factory.mktemp('spack')), spack['root'], python=spack['python'])
 
 
 @pytest.fixture

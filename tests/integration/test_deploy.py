@@ -1,5 +1,5 @@
 """deploy.yml / status.yml / teardown.yml end to end: a Spack installed by the spack role from a local
-tarball of the real Spack, the selftest pack built, pushed to a cache (local folder, then S3 on
+tarball of the real Spack (1.1.1; the cache round trip also on 0.23), the selftest pack built, pushed to a cache (local folder, then S3 on
 moto), installed again into fresh install roots from the cache only, an install killed midway and
 resumed, and a teardown that leaves no environment."""
 import json
@@ -13,18 +13,28 @@ import boto3
 import pytest
 
 from helpers.ansible import ROOT, explain, recap, run_playbook
-from helpers.spack_sandbox import deploy_vars, make_spack_tarball, real_spack_root
+from helpers.spack_dag import counts
+from helpers.spack_sandbox import deploy_vars, make_spack_tarball
+from helpers.spacks import spack_or_skip
 
-pytestmark = pytest.mark.skipif(real_spack_root() is None,
-                                reason='no real Spack at $SPACK_ROOT (default /opt/spack); see ../shared/spack/README.md')
+
+def make_site(tmp_path_factory, spack):
+    """Paths of one deployment site and the vars every run passes (Spack from a local tarball of the
+    tests' own Spack: the air-gapped route)."""
+    base = str(tmp_path_factory.mktemp('site'))
+    tarball = make_spack_tarball(spack['vars']['spack_local_source'] if spack['vars'].get('spack_local_source')
+                                 else spack['root'], os.path.join(base, 'spack-src.tar'))
+    return {'base': base, 'vars': deploy_vars(base, spack, tarball=tarball)}
 
 
 @pytest.fixture(scope='module')
-def site(tmp_path_factory):
-    """Paths of one deployment site and the vars every run passes (spack from a local tarball)."""
-    base = str(tmp_path_factory.mktemp('site'))
-    tarball = make_spack_tarball(real_spack_root(), os.path.join(base, 'spack-src.tar'))
-    return {'base': base, 'vars': deploy_vars(base, tarball)}
+def site(tmp_path_factory, spack):
+    return make_site(tmp_path_factory, spack)
+
+
+def dag(site):
+    """Counts of the deployed environment's concretized DAG (1.x has more nodes than 0.23)."""
+    return counts(os.path.join(site['vars']['spack_root'], 'var', 'spack', 'environments', 'selftest'))
 
 
 ENV = {'SPACK_DISABLE_LOCAL_CONFIG': None, 'WIZARD_PROGRESS_REPORTS': 'false'}
@@ -43,15 +53,16 @@ def non_external(summary):
 
 def test_local_cache_round_trip(site):
     proc, first = deploy(site)
+    built, runtime = dag(site)['built'], dag(site)['runtime']
     assert first['rc'] == 0
-    assert first['counts']['source'] == 4 and first['pushed'] == 4, first
+    assert first['counts']['source'] == built and first['pushed'] == built, (first, dag(site))
     # The progress callback showed each package, in the order Spack installed them, and its summary
     # table has the counts spack_install returned.
     with open(os.path.join(site['base'], 'data', 'progress', 'selftest.jsonl')) as f:
         installed = [e['package'] for e in map(json.loads, f) if e['event'] == 'installed' and e['origin'] == 'source']
     shown = [line.split('] ', 1)[1].split('@')[0] for line in proc.stdout.splitlines()
              if line.startswith('localhost | [') and 'built from source' in line]
-    assert shown == installed and len(shown) == 4, proc.stdout
+    assert shown == installed and len(shown) == built, proc.stdout
     table = proc.stdout.split('SPACK INSTALL SUMMARY', 1)[1].splitlines()
     header = next(l for l in table if l.startswith('host')).split()
     values = next(l for l in table if l.startswith('localhost')).split()
@@ -64,7 +75,7 @@ def test_local_cache_round_trip(site):
     # A fresh install root: everything from the cache, nothing built.
     store2 = os.path.join(site['base'], 'store2')
     proc, second = deploy(site, spack_install_tree=store2, domain_pack_use_buildcache='only')
-    assert second['counts']['source'] == 0 and second['counts']['cache'] == 4
+    assert second['counts']['source'] == 0 and second['counts']['cache'] == runtime, (second, dag(site))
     assert all(p['origin'] == 'cache' for p in non_external(second)), second['packages']
     assert os.path.isdir(store2)
 
@@ -77,12 +88,12 @@ def test_local_cache_round_trip(site):
     # Through every role anyway: they too change nothing, and Spack finds everything installed.
     proc, forced = deploy(site, spack_install_tree=store2, domain_pack_use_buildcache='only', deploy_force=True)
     assert recap(proc.stdout)['localhost']['changed'] == 0, explain(proc)
-    assert forced['counts']['already'] == 4
+    assert forced['counts']['already'] == runtime
 
     # Another input (here the install tree) is another deployment: the roles run again.
     proc, elsewhere = deploy(site, spack_install_tree=os.path.join(site['base'], 'store-elsewhere'),
                              domain_pack_use_buildcache='only')
-    assert 'nothing to do' not in proc.stdout and elsewhere['counts']['cache'] == 4
+    assert 'nothing to do' not in proc.stdout and elsewhere['counts']['cache'] == runtime
 
 
 def test_killed_install_resumes(site):
@@ -117,7 +128,7 @@ def test_killed_install_resumes(site):
     proc, resumed = deploy(site, **extra)
     assert resumed['rc'] == 0
     assert resumed['counts']['already'] >= len(done_before) >= 1
-    assert resumed['counts']['already'] + resumed['counts']['source'] == 4, resumed['counts']
+    assert resumed['counts']['already'] + resumed['counts']['source'] == dag(site)['built'], resumed['counts']
 
 
 def test_status_and_teardown(site):
@@ -142,11 +153,11 @@ def test_s3_cache_round_trip(site, moto_endpoint):
               binary_cache_s3_access_key_id='testing', binary_cache_s3_access_key_secret='testing')
     # Built from source into a fresh root, pushed signed to S3 ...
     proc, built = deploy(site, spack_install_tree=os.path.join(site['base'], 'store-s3-build'), **s3)
-    assert built['counts']['source'] == 4 and built['pushed'] == 4, built
+    assert built['counts']['source'] == dag(site)['built'] and built['pushed'] == dag(site)['built'], built
     # ... and installed from S3 only into another fresh root, signatures verified.
     proc, cached = deploy(site, spack_install_tree=os.path.join(site['base'], 'store-s3'),
                           domain_pack_use_buildcache='only', **s3)
-    assert cached['counts']['cache'] == 4 and cached['counts']['source'] == 0
+    assert cached['counts']['cache'] == dag(site)['runtime'] and cached['counts']['source'] == 0
     assert all(p['origin'] == 'cache' for p in non_external(cached))
     assert 'testing' not in proc.stdout.replace('wizard-it', '')
 
@@ -158,3 +169,20 @@ def test_unreachable_s3_cache_is_skipped(site):
                            spack_install_tree=os.path.join(site['base'], 'store2'), domain_pack_use_buildcache='auto')
     assert 'is unreachable' in proc.stdout + proc.stderr
     assert summary['rc'] == 0 and summary['cache'] == ''
+
+
+@pytest.fixture(scope='module')
+def compat_site(tmp_path_factory):
+    return make_site(tmp_path_factory, spack_or_skip('compat'))
+
+
+def test_compat_cache_round_trip(compat_site):
+    """The compatibility Spack (0.23): built from source and pushed, then into a fresh install root
+    from the cache only."""
+    proc, first = deploy(compat_site)
+    built, runtime = dag(compat_site)['built'], dag(compat_site)['runtime']
+    assert first['rc'] == 0 and first['counts']['source'] == built and first['pushed'] == built, first
+    proc, second = deploy(compat_site, spack_install_tree=os.path.join(compat_site['base'], 'store2'),
+                          domain_pack_use_buildcache='only')
+    assert second['counts']['source'] == 0 and second['counts']['cache'] == runtime, second
+    assert all(p['origin'] == 'cache' for p in non_external(second)), second['packages']

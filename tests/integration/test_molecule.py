@@ -1,5 +1,5 @@
 """`molecule test` of the collection's scenarios (extensions/molecule/), run from the collection root
-as a user does. localhost needs a Spack (SPACK_ROOT, default /opt/spack) and takes several minutes;
+as a user does. localhost installs the tests' own Spack offline from its sources (tests/helpers/spacks.py) and takes several minutes;
 aws runs against moto; podman builds a Debian image with debootstrap on first use and runs for about
 ten minutes, so it only runs with WIZARD_MOLECULE_PODMAN=1."""
 import json
@@ -12,7 +12,6 @@ import subprocess
 import pytest
 
 from helpers.ansible import BIN, ROOT
-from helpers.spack_sandbox import real_spack_root
 
 MOLECULE = os.path.join(BIN, 'molecule')
 pytestmark = pytest.mark.skipif(not os.path.exists(MOLECULE),
@@ -40,10 +39,18 @@ def molecule_test(scenario, workdir, timeout, extra_env=None):
     return out
 
 
-@pytest.mark.skipif(real_spack_root() is None,
-                    reason='no real Spack at $SPACK_ROOT (default /opt/spack); see ../shared/spack/README.md')
-def test_localhost(tmp_path):
-    out = molecule_test('localhost', tmp_path / 'site', timeout=3600)
+def spack_source_env(spack):
+    """The sources the tests' own Spack came from: the scenario installs the same Spack offline."""
+    v = spack['vars']
+    if v.get('spack_source') != 'local':
+        pytest.skip('the localhost scenario installs Spack from local sources only')
+    return {'WIZARD_SPACK_SOURCE': v['spack_local_source'], 'WIZARD_SPACK_PACKAGES': v.get('spack_packages_path', ''),
+            'WIZARD_SPACK_SOURCE_MIRRORS': ':'.join(v.get('spack_source_mirrors') or []),
+            'WIZARD_SPACK_CLINGO': v['spack_clingo_requirement']}
+
+
+def test_localhost(tmp_path, spack):
+    out = molecule_test('localhost', tmp_path / 'site', timeout=3600, extra_env=spack_source_env(spack))
     # The converge built the pack from source (live progress lines); the idempotence run built nothing.
     converge, idempotence = re.split(step_marker('localhost', 'idempotence', 'Executing'), out, maxsplit=1)
     for package in ('libtiny', 'tinyapp', 'tinycmake'):
@@ -72,8 +79,6 @@ def test_aws(tmp_path):
                     reason='podman scenario is opt-in (about 10 minutes, 4 more to build the image): WIZARD_MOLECULE_PODMAN=1')
 @pytest.mark.skipif(not all(shutil.which(t) for t in ('podman', 'runc', 'debootstrap')),
                     reason='podman, runc and debootstrap are needed (apt-get install podman runc debootstrap)')
-@pytest.mark.skipif(real_spack_root() is None,
-                    reason='no real Spack at $SPACK_ROOT (default /opt/spack); see ../shared/spack/README.md')
-def test_podman(tmp_path):
-    out = molecule_test('podman', tmp_path / 'site', timeout=3600)
+def test_podman(tmp_path, spack):
+    out = molecule_test('podman', tmp_path / 'site', timeout=3600, extra_env=spack_source_env(spack))
     assert 'wizard-bookworm' in out

@@ -16,12 +16,9 @@ import subprocess
 import pytest
 
 from helpers.ansible import BIN, ROOT
-from helpers.spack_sandbox import deploy_vars, make_spack_tarball, real_spack_root
+from helpers.spack_sandbox import deploy_vars
 
 ansible_runner = pytest.importorskip('ansible_runner', reason='ansible-runner is not installed (requirements.txt)')
-
-pytestmark = pytest.mark.skipif(real_spack_root() is None,
-                                reason='no real Spack at $SPACK_ROOT (default /opt/spack); see ../shared/spack/README.md')
 
 PLAYBOOK = 'playbooks/deploy.yml'
 STATUS_ACTIONS = ('research.wizard.spack_install_status', 'spack_install_status')
@@ -33,10 +30,9 @@ CURSOR_CODES = ('\x1b7', '\x1b8', '\x1b[r')
 
 
 @pytest.fixture(scope='module')
-def site(tmp_path_factory):
+def site(tmp_path_factory, spack):
     base = str(tmp_path_factory.mktemp('site'))
-    tarball = make_spack_tarball(real_spack_root(), os.path.join(base, 'spack-src.tar'))
-    return {'base': base, 'vars': deploy_vars(base, tarball)}
+    return {'base': base, 'vars': deploy_vars(base, spack)}
 
 
 def site_env(site, monkeypatch, **extra):

@@ -1,9 +1,13 @@
-"""Integration: the spack_* modules through ansible-playbook against the real Spack (and moto for S3)."""
+"""Integration: the spack_* modules through ansible-playbook against the real Spack (and moto for S3),
+on both generations: 1.1.1 (primary) and 0.23 (compat)."""
 import os
+
+import pytest
 
 from helpers.ansible import explain, recap, run_playbook
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'playbooks')
+pytestmark = pytest.mark.parametrize('spack', ['primary', 'compat'], indirect=True, scope='module')
 
 
 def play(name, sandbox, env, **extra):

@@ -10,7 +10,6 @@ import yaml
 
 from ansible_collections.research.wizard.plugins.module_utils import _domain_pack as dp
 from helpers.ansible import explain, recap, run_playbook
-from helpers.spack_sandbox import needs_spack, real_spack_root
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOMAINS = os.path.join(ROOT, "domains")
@@ -27,15 +26,10 @@ def debug_msg(stdout, task):
     return json.loads(block[start + 3:end + 2])["msg"]
 
 
-def spack_env_vars(tmp_path):
-    root = real_spack_root()
-    # The user cache (~/.spack: repository index, no configuration) is shared on purpose: a fresh one
-    # costs minutes to rebuild the index of the builtin repository.
-    env = {"SPACK_DISABLE_LOCAL_CONFIG": "1"}
-    python = os.environ.get("SPACK_PYTHON") or root.rstrip("/") + "-venv/bin/python"
-    if os.path.exists(python):
-        env["SPACK_PYTHON"] = python
-    return root, env
+def spack_env_vars(spack):
+    # Only the site scope the spack role wrote; the user cache (repository index, no configuration)
+    # is the test session's.
+    return spack["root"], {"SPACK_DISABLE_LOCAL_CONFIG": "1", "SPACK_PYTHON": spack["python"]}
 
 
 def test_validate_all_packs_schema_only():
@@ -150,8 +144,7 @@ def test_action_without_name_returns_the_catalogue():
     assert res["packs"] == PACKS and len(res["catalogue"]) == len(PACKS) and len(res["table"]) == len(PACKS) + 2
 
 
-@needs_spack
-def test_spack_validate_reports_ok_unknown_and_unsatisfiable(tmp_path):
+def test_spack_validate_reports_ok_unknown_and_unsatisfiable(tmp_path, spack):
     """selftest concretizes (with a spack.lock for x86_64_v3); two broken copies fail with their reasons."""
     domains = tmp_path / "domains"
     shutil.copytree(DOMAINS, str(domains))
@@ -165,7 +158,7 @@ def test_spack_validate_reports_ok_unknown_and_unsatisfiable(tmp_path):
         (domains / (name + ".yml")).write_text(yaml.safe_dump(data))
     # repos/source_mirrors are relative to the parent of domains/: point them at the checkout
     os.symlink(os.path.join(ROOT, "tests"), str(tmp_path / "tests"))
-    root, env_vars = spack_env_vars(tmp_path)
+    root, env_vars = spack_env_vars(spack)
     proc = run_playbook(VALIDATE, {"concretize": True, "validate_domains_dir": str(domains),
                                    "validate_workdir": str(tmp_path / "w"), "validate_spack_root": root,
                                    "validate_spack_env_vars": env_vars}, timeout=600)
@@ -186,9 +179,8 @@ def test_spack_validate_reports_ok_unknown_and_unsatisfiable(tmp_path):
     assert [s["parameters"]["fancy"] for s in ours if s["name"] == "tinycmake"] == [True]
 
 
-@needs_spack
-def test_spack_validate_reports_a_timeout(tmp_path):
-    root, env_vars = spack_env_vars(tmp_path)
+def test_spack_validate_reports_a_timeout(tmp_path, spack):
+    root, env_vars = spack_env_vars(spack)
     proc = run_playbook(VALIDATE, {"domain": "selftest", "concretize": True, "validate_workdir": str(tmp_path / "w"),
                                    "validate_concretize_timeout": 1, "validate_spack_root": root,
                                    "validate_spack_env_vars": env_vars}, timeout=300)
@@ -199,10 +191,9 @@ def test_spack_validate_reports_a_timeout(tmp_path):
     assert "selftest did not concretize" in proc.stdout
 
 
-@needs_spack
-def test_spack_selftest_pack_installs_offline(tmp_path):
+def test_spack_selftest_pack_installs_offline(tmp_path, spack):
     """The selftest pack's spack.yaml installs from the local source mirror alone."""
-    root, env_vars = spack_env_vars(tmp_path)
+    root, env_vars = spack_env_vars(spack)
     pack = dp.resolve_pack("selftest", domains_dir=DOMAINS)
     manifest = dp.spack_yaml(pack)
     manifest["spack"]["config"] = {"install_tree": {"root": str(tmp_path / "store")},

@@ -6,7 +6,6 @@ import subprocess
 import pytest
 
 from ansible_collections.research.wizard.plugins.module_utils import _domain_pack as dp
-from helpers.spack_sandbox import needs_spack, real_spack_root
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DOMAINS = os.path.join(ROOT, "domains")
@@ -14,13 +13,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTREPO_PACKAGES = os.path.join(ROOT, "tests", "testrepo", "spack_repo", "wizardtest", "packages")
 
 
-def spack(*args, timeout=300):
-    root = real_spack_root()
-    env = dict(os.environ, SPACK_ROOT=root, SPACK_DISABLE_LOCAL_CONFIG="1")
-    venv_python = root.rstrip("/") + "-venv/bin/python"
-    if "SPACK_PYTHON" not in env and os.path.exists(venv_python):
-        env["SPACK_PYTHON"] = venv_python
-    proc = subprocess.run(["nice", os.path.join(root, "bin", "spack")] + list(args), env=env,
+def run_spack(spack, *args, timeout=300):
+    env = dict(os.environ, SPACK_ROOT=spack["root"], SPACK_DISABLE_LOCAL_CONFIG="1", SPACK_PYTHON=spack["python"])
+    proc = subprocess.run(["nice", os.path.join(spack["root"], "bin", "spack")] + list(args), env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
@@ -40,11 +35,10 @@ def all_pack_specs():
 
 
 @pytest.fixture(scope="module")
-def spack_packages():
-    return set(spack("list").split())
+def spack_packages(spack):
+    return set(run_spack(spack, "list").split())
 
 
-@needs_spack
 def test_every_package_name_is_known_to_spack(spack_packages):
     assert len(spack_packages) > 7000
     unknown = {}
@@ -59,12 +53,11 @@ def test_every_package_name_is_known_to_spack(spack_packages):
     assert unknown == {}
 
 
-@needs_spack
-def test_every_variant_and_version_is_known_to_spack(tmp_path):
+def test_every_variant_and_version_is_known_to_spack(tmp_path, spack):
     specs = sorted(all_pack_specs())
     spec_file = tmp_path / "specs.json"
     spec_file.write_text(json.dumps(specs))
-    report = json.loads(spack("python", os.path.join(HERE, "spack_check_specs.py"), str(spec_file)).splitlines()[-1])
+    report = json.loads(run_spack(spack, "python", os.path.join(HERE, "spack_check_specs.py"), str(spec_file)).splitlines()[-1])
     assert report["checked"] == len(specs) > 200
     assert report["problems"] == []
 
