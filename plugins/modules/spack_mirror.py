@@ -71,7 +71,7 @@ options:
       - Spack 1.x stores only the name of an environment variable (O(s3_access_key_secret_variable)); the
         module sets that variable for its own Spack commands, and every other module that reads the mirror
         needs it in O(spack_secret_env).
-      - Spack 0.2x stores the secret itself in the scope's C(mirrors.yaml): the module writes the entry with
+      - Spack 0.2x stores the secret itself in the scope's C(mirrors.yaml); the module writes the entry with
         C(spack config add -f) from a private temporary file and keeps that C(mirrors.yaml) mode C(0600).
     type: str
   s3_access_key_secret_variable:
