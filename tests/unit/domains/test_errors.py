@@ -1,10 +1,14 @@
 """Error messages: unknown pack with the nearest name; schema errors with file, key path, expectation."""
 import os
 
+import re
+
+import jinja2
 import pytest
 import yaml
 
 from ansible_collections.research.wizard.plugins.module_utils import _domain_pack as dp
+from helpers import spack_fixtures as fixtures
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DOMAINS = os.path.join(ROOT, "domains")
@@ -148,7 +152,62 @@ def test_classify_concretize_errors():
         "==> Error: concretization failed for the following reasons:\n\n   1. Cannot satisfy 'libtiny@2.0'\n"
         "   2. Cannot satisfy 'libtiny@2.0'\n") == ("unsatisfiable", "1. Cannot satisfy 'libtiny@2.0'")
     assert dp.classify_concretize_error("==> Error: unexpected tokens in the spec string\nzlib@@1\n    ^") == (
-        "spec syntax", "==> Error: unexpected tokens in the spec string")
+        "spec syntax", "==> Error: unexpected tokens in the spec string: zlib@@1 (column 5)")
     assert dp.classify_concretize_error("", timed_out=True)[0] == "timeout"
     assert dp.classify_concretize_error("==> Error: cannot bootstrap the \"clingo\" Python module") == (
         "error", "==> Error: cannot bootstrap the \"clingo\" Python module")
+
+
+# (generation, recorded fixture, status, detail): the concretize status of each recorded failure.
+RECORDED = [
+    ("0.23", "err-spec-unsat-version", "unsatisfiable", "1. Cannot satisfy 'libtiny@2.0'"),
+    ("1.1.1", "err-spec-unsat-version", "unsatisfiable",
+     "No version exists that satisfies these input specs: zlib@99.99"),
+    ("1.1.1", "err-spec-unsat-libtiny", "unsatisfiable",
+     "No version exists that satisfies these input specs: libtiny@2.0"),
+    ("1.1.1", "err-spec-unsat-variant", "unknown variant",
+     "No such variant {'nosuchvariant'} for spec: 'libtiny+nosuchvariant'"),
+    ("0.23", "err-env-add-malformed", "spec syntax",
+     "==> Error: unexpected tokens in the spec string: zlib@@1 (column 5)"),
+    ("1.1.1", "err-env-add-malformed", "spec syntax",
+     "==> Error: unexpected characters in the spec string: zlib@@1 (column 5)"),
+    ("1.1.1", "err-spec-malformed", "spec syntax",
+     "==> Error: unexpected characters in the spec string: tinyapp@@1 (column 8)"),
+    ("0.23", "err-env-add-nosuchpkg", "unknown packages", "unknown: nosuchpkg"),
+    ("1.1.1", "err-env-add-nosuchpkg", "unknown packages", "unknown: nosuchpkg"),
+    ("0.23", "err-install-nosuchpkg", "unknown packages", "unknown: nosuchpkg"),
+    ("1.1.1", "err-install-nosuchpkg", "unknown packages", "unknown: nosuchpkg"),
+]
+
+
+@pytest.mark.parametrize("gen, name, status, detail", RECORDED)
+def test_classify_recorded_concretize_errors(gen, name, status, detail):
+    text = fixtures.err(name, gen) + "\n" + fixtures.out(name, gen)
+    assert dp.classify_concretize_error(text) == (status, detail)
+
+
+def _concretize_status_template():
+    """validate_status and detail from playbooks/tasks/concretize_pack.yml, rendered as Ansible would
+    (its tests and filters given their Ansible meaning)."""
+    with open(os.path.join(ROOT, "playbooks", "tasks", "concretize_pack.yml")) as f:
+        tasks = yaml.safe_load(f)
+    task = next(t for t in tasks if t["name"].startswith("Record the outcome"))
+    env = jinja2.Environment()
+    env.tests["search"] = lambda value, pattern: re.search(pattern, value) is not None
+    env.filters["regex_findall"] = lambda value, pattern: re.findall(pattern, value)
+    env.filters["regex_replace"] = lambda value, pattern, repl: re.sub(pattern, repl, value)
+    return env, task["vars"]
+
+
+@pytest.mark.parametrize("gen, name, status, detail", RECORDED)
+def test_playbook_classifies_like_the_module_utils(gen, name, status, detail):
+    env, task_vars = _concretize_status_template()
+    # spack_env fails with Spack's stderr in its message.
+    context = {"validate_env": {"msg": fixtures.err(name, gen), "stderr": ""}}
+    context["validate_text"] = env.from_string(task_vars["validate_text"]).render(**context)
+    rendered = env.from_string(task_vars["validate_status"]).render(**context).strip()
+    assert rendered == status
+    if status == "unsatisfiable":
+        context["validate_status"] = rendered
+        row_detail = env.from_string(task_vars["validate_row"]["detail"]).render(**context).strip()
+        assert detail.split()[-1] in row_detail
