@@ -6,8 +6,9 @@
 A re-deploy with nothing to do otherwise costs every role's tasks (20 s and more) to learn what a
 few file reads can tell: the stamp written after a successful deploy holds a digest of its inputs
 (variables, pack, collection code) and a fingerprint of what Spack's behaviour depends on on the
-host (Spack's version, every configuration file, the environment's manifest and lock, the install
-database and every install prefix). Equal digest and fingerprint: `spack install` would do nothing.
+host (Spack's version, every configuration file of every scope it reads, the package repositories
+configured there, the environment's manifest and lock, the install database and every install
+prefix). Equal digest and fingerprint: `spack install` would do nothing.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -16,10 +17,23 @@ __metaclass__ = type
 import hashlib
 import json
 import os
+import re
+import sys
 
-STAMP_VERSION = 1
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:  # PyYAML comes with ansible-core on the controller, not on every host
+    HAS_YAML = False
+
+# 2: scopes from include.yaml (Spack >= 1.1) and package repositories; a version-1 stamp is stale.
+STAMP_VERSION = 2
 CONFIG_SUFFIXES = ('.yaml', '.yml', '.json')
 PLATFORMS = ('linux', 'darwin', 'windows', 'freebsd', 'cray', 'base')
+# An include's `when:` as Spack's own include.yaml writes it; any other condition counts as true
+# (reading one scope too many can only make a deployment stale, never wrongly current).
+ENV_CONDITION = re.compile(r'^\s*(["\'])([A-Za-z_]\w*)\1\s+(not\s+in|in)\s+env\s*$')
+MAX_INCLUDE_DEPTH = 8
 
 
 def file_digest(path):
@@ -35,10 +49,13 @@ def file_digest(path):
 
 
 def config_files(directory):
-    """Spack configuration files of one scope directory and of its platform subdirectories.
+    """Spack configuration files of one scope directory and of its platform subdirectories (or the
+    scope itself when it is a single included file).
 
     Other subdirectories (bootstrap stores and caches in ~/.spack) are not configuration.
     """
+    if directory and os.path.isfile(directory):
+        return [directory]
     found = []
     if not directory or not os.path.isdir(directory):
         return found
@@ -48,16 +65,124 @@ def config_files(directory):
     return found
 
 
+def platform_name():
+    return 'darwin' if sys.platform == 'darwin' else 'windows' if sys.platform.startswith('win') else 'linux'
+
+
+def expand_path(path, spack_root, base, home):
+    """A path as Spack's configuration writes it ($spack, ${platform}, ~); a relative one is relative to BASE."""
+    for name, value in (('spack', spack_root), ('platform', platform_name())):
+        path = path.replace('${%s}' % name, value)
+        path = re.sub(r'\$%s(?!\w)' % name, lambda m, v=value: v, path)
+    if path == '~' or path.startswith('~/'):
+        path = home + path[1:]
+    return os.path.normpath(os.path.join(base, path))
+
+
+def included_scopes(directory, spack_root, env_vars, home, depth=0):
+    """The scopes DIRECTORY's include.yaml names (and theirs), as Spack >= 1.1 resolves them."""
+    include = os.path.join(directory, 'include.yaml')
+    if not HAS_YAML or depth > MAX_INCLUDE_DEPTH or not os.path.isfile(include):
+        return []
+    try:
+        with open(include) as f:
+            entries = (yaml.safe_load(f) or {}).get('include') or []
+    except (IOError, OSError, AttributeError, yaml.YAMLError):
+        # Spack fails on it too; the file's own digest tells when it is fixed.
+        return []
+    scopes = []
+    for entry in entries:
+        if isinstance(entry, str):
+            entry = {'path': entry}
+        if not isinstance(entry, dict) or not entry.get('path'):
+            continue
+        m = ENV_CONDITION.match(str(entry.get('when', '')))
+        if m and (m.group(2) in env_vars) != (m.group(3) == 'in'):
+            continue
+        override = entry.get('path_override_env_var')
+        path = env_vars.get(override) if override and env_vars.get(override) else entry['path']
+        path = expand_path(str(path), spack_root, directory, home)
+        scopes.append(path)
+        if os.path.isdir(path):
+            scopes.extend(included_scopes(path, spack_root, env_vars, home, depth + 1))
+    return scopes
+
+
 def config_scopes(spack_root, env_vars, home=None):
-    """The scope directories Spack reads, as its environment variables decide."""
+    """The scope directories (or files) Spack reads, as its environment variables decide.
+
+    Spack >= 1.1 names them in etc/spack/include.yaml (user, site, system) and
+    etc/spack/defaults/include.yaml (platform, base); etc/spack itself is a scope there, above the
+    user scope. Spack 0.2x has them built in.
+    """
     env_vars = env_vars or {}
     home = home or os.path.expanduser('~')
-    site = os.path.join(spack_root, 'etc', 'spack')
-    scopes = [os.path.join(site, 'defaults'), site]
+    spack_scope = os.path.join(spack_root, 'etc', 'spack')
+    defaults = os.path.join(spack_scope, 'defaults')
+    if os.path.isfile(os.path.join(spack_scope, 'include.yaml')):
+        return ([defaults] + included_scopes(defaults, spack_root, env_vars, home)
+                + [spack_scope] + included_scopes(spack_scope, spack_root, env_vars, home))
+    scopes = [defaults, spack_scope]
     if not env_vars.get('SPACK_DISABLE_LOCAL_CONFIG'):
         scopes.append(env_vars.get('SPACK_SYSTEM_CONFIG_PATH') or '/etc/spack')
         scopes.append(env_vars.get('SPACK_USER_CONFIG_PATH') or os.path.join(home, '.spack'))
     return scopes
+
+
+def repo_paths(config_paths, spack_root, home):
+    """Local package repository directories configured in the given files (repos.yaml of any scope):
+    0.2x lists paths, 1.x names them, each a path or a git clone's `destination`."""
+    found = set()
+    for path in config_paths:
+        if os.path.basename(path) != 'repos.yaml' or not HAS_YAML:
+            continue
+        try:
+            with open(path) as f:
+                repos = (yaml.safe_load(f) or {}).get('repos') or []
+        except (IOError, OSError, AttributeError, yaml.YAMLError):
+            continue
+        for entry in (repos.values() if isinstance(repos, dict) else repos):
+            if isinstance(entry, dict):
+                entry = entry.get('destination')
+            if isinstance(entry, str) and entry:
+                found.add(expand_path(entry, spack_root, os.path.dirname(path), home))
+    return sorted(found)
+
+
+def tree_digest(directory):
+    """sha256 over the names, sizes and modification times of a directory's files: package recipes
+    outside git change with nothing else to tell."""
+    h = hashlib.sha256()
+    for d, dirs, files in os.walk(directory):
+        dirs[:] = sorted(x for x in dirs if x != '__pycache__' and not x.startswith('.'))
+        for name in sorted(f for f in files if not f.endswith('.pyc')):
+            path = os.path.join(d, name)
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            h.update(('%s\0%d\0%d\0' % (os.path.relpath(path, directory), st.st_size, st.st_mtime_ns)).encode('utf-8'))
+    return h.hexdigest()
+
+
+def repo_fingerprint(repo, spack_root):
+    """{what: digest} of one package repository: its git checkout's HEAD and branch when it is one (a
+    spack-packages checkout holds it at <checkout>/repos/spack_repo/<namespace>), else its files. A
+    repository inside Spack's own git checkout (0.2x's builtin) is covered by Spack's HEAD."""
+    key = 'repo:' + repo
+    if not os.path.isdir(repo):
+        return {key: None}
+    parent = os.path.dirname(repo)
+    checkout = repo if os.path.isdir(os.path.join(repo, '.git')) else None
+    if not checkout and os.path.basename(parent) == 'spack_repo' and os.path.basename(os.path.dirname(parent)) == 'repos':
+        root = os.path.dirname(os.path.dirname(parent))
+        if os.path.isdir(os.path.join(root, '.git')):
+            checkout = root
+    if checkout:
+        return dict((key + ' ' + what, digest) for what, digest in git_checkout(checkout, 'git_').items())
+    if repo.startswith(os.path.join(os.path.normpath(spack_root), '')) and os.path.isdir(os.path.join(spack_root, '.git')):
+        return {}
+    return {key + ' files': tree_digest(repo)}
 
 
 def store_database(prefixes):
@@ -72,19 +197,19 @@ def store_database(prefixes):
     return None
 
 
-def git_checkout(root):
+def git_checkout(root, prefix='spack_git_'):
     """Digests of a git checkout's HEAD and of the commit its branch points to (a pull moves the
     branch, not HEAD)."""
     git = os.path.join(root, '.git')
     head = os.path.join(git, 'HEAD')
     if not os.path.isfile(head):
         return {}
-    found = {'spack_git_head': file_digest(head)}
+    found = {prefix + 'head': file_digest(head)}
     with open(head) as f:
         ref = f.read().strip()
     if ref.startswith('ref: '):
         loose = os.path.join(git, *ref[5:].split('/'))
-        found['spack_git_ref'] = file_digest(loose if os.path.isfile(loose) else os.path.join(git, 'packed-refs'))
+        found[prefix + 'ref'] = file_digest(loose if os.path.isfile(loose) else os.path.join(git, 'packed-refs'))
     return found
 
 
@@ -94,9 +219,12 @@ def host_fingerprint(spack_root, env_vars, env_path, prefixes, database, home=No
     fp = {'spack': file_digest(os.path.join(spack_root, 'lib', 'spack', 'spack', '__init__.py')),
           'spack_env_vars': json.dumps(env_vars, sort_keys=True)}
     fp.update(git_checkout(spack_root))
-    for scope in config_scopes(spack_root, env_vars, home):
-        for path in config_files(scope):
-            fp['config:' + path] = file_digest(path)
+    home = home or os.path.expanduser('~')
+    paths = [path for scope in config_scopes(spack_root, env_vars, home) for path in config_files(scope)]
+    for path in paths:
+        fp['config:' + path] = file_digest(path)
+    for repo in repo_paths(paths, spack_root, home):
+        fp.update(repo_fingerprint(repo, spack_root))
     for name in ('spack.yaml', 'spack.lock'):
         fp['env:' + name] = file_digest(os.path.join(env_path, name))
     fp['env:view'] = os.path.exists(os.path.join(env_path, '.spack-env', 'view'))
@@ -142,5 +270,6 @@ def compare(stamp, inputs_digest, spack_root, env_vars, home=None):
     recorded = stamp.get('host') or {}
     for key in sorted(set(now) | set(recorded)):
         if now.get(key) != recorded.get(key):
-            return False, '%s changed' % key.replace('config:', 'Spack configuration ')
+            return False, '%s changed' % key.replace('config:', 'Spack configuration ').replace(
+                'repo:', 'package repository ')
     return True, 'nothing changed since the last deployment'

@@ -13,8 +13,16 @@ version_added: 0.1.0
 description:
   - With O(state=record) (after a successful deployment) writes a stamp next to the deployment summary,
     holding a digest of the deployment's inputs and a fingerprint of the host — Spack's version, every
-    configuration file of the scopes Spack reads, the environment's C(spack.yaml) and C(spack.lock), the
-    store's install database and the install prefix of every package of the environment.
+    configuration file of the scopes Spack reads, the package repositories they configure, the
+    environment's C(spack.yaml) and C(spack.lock), the store's install database and the install prefix
+    of every package of the environment.
+  - The scopes are those of the installed Spack. Spack 1.1 and later name them in C(etc/spack/include.yaml)
+    and C(etc/spack/defaults/include.yaml) (the site scope C(etc/spack/site), the user and system scopes
+    with their C(path_override_env_var) and C(when) conditions, as O(spack_env_vars) decide them); Spack
+    0.2x has C(etc/spack/defaults), C(etc/spack), the system and the user scope.
+  - A package repository that is a git checkout (a spack-packages checkout, whose repository is
+    C(<checkout>/repos/spack_repo/builtin)) is fingerprinted by its HEAD and branch, any other by the
+    names, sizes and modification times of its files.
   - With O(state=check) compares the host with the stamp and returns RV(current). When it is true,
     C(spack -e ENV install) would have nothing to do and every role task of a re-deploy would report
     no change, so C(playbooks/deploy.yml) ends the host there. Checking reads files only (no Spack
