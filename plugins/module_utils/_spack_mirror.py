@@ -57,7 +57,7 @@ def secret_env(params, version):
 
 def holds_secret(params, version):
     """Whether the entry Spack stores for `params` contains a secret itself (0.2x only)."""
-    return not uses_variables(version) and any(params.get(opt) for opt, _, _ in SECRETS)
+    return not uses_variables(version) and any(params.get(secret[0]) for secret in SECRETS)
 
 
 def _pair(value):
@@ -206,7 +206,7 @@ def unsupported(params, version):
         if params.get('autopush'):
             missing.append('autopush (Spack >= 0.22)')
     if not uses_variables(version):
-        for opt, var_opt, _ in SECRETS:
+        for opt, var_opt, dummy in SECRETS:
             if params.get(var_opt) and not params.get(opt):
                 missing.append('%s without %s (Spack >= 1.0)' % (var_opt, opt))
     return missing
