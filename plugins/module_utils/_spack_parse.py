@@ -62,8 +62,9 @@ HINTS = {
               '`spack mirror create`), or check the mirror URLs and network access'),
     'signature': "trust the cache's signing key (spack_buildcache action=keys) or mark the mirror unsigned",
     'build': 'read the build log',
-    'cache-miss': ('a binary cache lacks this package (on Spack 1.x also: a signed mirror holding only unsigned '
-                   'binaries): push it from a builder, or allow builds (use_buildcache: auto)'),
+    'cache-miss': ('no binary cache had this package: push it from a builder, or allow builds (use_buildcache: auto). '
+                   'Spack 1.x says the same, without a word, when a mirror is unreachable or is signed and holds '
+                   'only unsigned binaries: check those too'),
 }
 
 

@@ -280,6 +280,8 @@ SUMMARIES = [
     # 1.x drops unsigned binaries of a signed mirror without a word: what is left is a cache miss.
     ('1.1.1', 'err-signed-mirror-install', 'cache-miss', 'No binary found when cache-only was specified'),
     ('1.1.1', 'err-cache-miss', 'cache-miss', 'No binary found when cache-only was specified'),
+    # ... and so does an unreachable S3 mirror: not a connection error any more, and not retried.
+    ('1.1.1', 'err-unreachable-dead-s3-install', 'cache-miss', 'No binary found when cache-only was specified'),
     ('0.23', 'err-build-best-effort', 'build', 'ProcessError'),
     ('1.1.1', 'err-build-best-effort', 'build', 'ProcessError'),
     ('1.1.1', 'err-build-best-effort-newinst', 'build', 'failed to install: tinybroken@0.1/cjqevw4'),
