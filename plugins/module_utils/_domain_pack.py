@@ -8,9 +8,10 @@ Private helper (the leading underscore): the interface may change without notice
 
 Everything here is pure Python and never calls Spack:
 
-* :func:`parse_spec` is a small parser for Spack spec strings (name, ``@versions``,
-  ``+``/``~`` variants, ``key=value``, ``%compiler``, ``^dependencies``, ``target=``) that
-  catches the syntax errors and naming mistakes Spack would only report at concretization.
+* :func:`parse_spec` is a small parser for Spack spec strings in Spack 1.x's grammar (name,
+  ``@versions``, ``+``/``~`` variants, ``key=value``, ``%``/``%%`` direct and ``^`` transitive
+  dependencies, ``target=``), which also reads 0.23's, and catches the syntax errors and naming
+  mistakes Spack would only report at concretization.
 * :func:`load_pack` reads a pack, validates it against ``domains/schema.json`` and applies the
   rules JSON Schema cannot express (spec syntax, pins need a reason, default size exists).
 * :func:`resolve_pack` merges site overrides (added / removed specs, sizes, size choice, target)
