@@ -371,7 +371,7 @@ def keys(module, spack):
             changed = True
     if p['trust_from_mirrors']:
         if module.check_mode:
-            rc, out, err = spack.run(['buildcache', 'keys', '--force'], check=False)
+            rc, out, err = spack.run(['-d', 'buildcache', 'keys', '--force'], check=False)
             changed = changed or any(f not in trusted for f in _fetched_fingerprints(out + err))
         else:
             run(['buildcache', 'keys', '--install', '--trust'])

@@ -66,6 +66,7 @@ class Recorder(module_runner.CommandScript):
 @pytest.mark.parametrize('case', CASES, ids=[c['id'] for c in CASES])
 def test_buildcache_per_spack_version(case, capsys, tmp_path):
     args = dict(case['input'])
+    check_mode = args.pop('_ansible_check_mode', False)
     if any('aws' in step for step in case['commands']):
         fake = tmp_path / 'aws'
         fake.write_text(FAKE_AWS)
@@ -75,7 +76,7 @@ def test_buildcache_per_spack_version(case, capsys, tmp_path):
     with mock.patch('ansible_collections.research.wizard.plugins.module_utils._spack.Spack._read_version',
                     return_value=(version, '.'.join(str(v) for v in version))), \
             mock.patch.object(module_runner, 'CommandScript', Recorder):
-        rc, result, calls = run(spack_buildcache.main, args, case['commands'], capsys=capsys)
+        rc, result, calls = run(spack_buildcache.main, args, case['commands'], check_mode=check_mode, capsys=capsys)
     assert rc == 0, result
     for key, value in case['output'].items():
         assert result[key] == value, (key, result[key])
