@@ -334,7 +334,6 @@ KINDS = (
     ('signature', re.compile(r'UnsignedPackageException|NoVerifyException|signature|no public key', re.I)),
     ('cache-miss', re.compile(r'No binary .*found when cache-only|cache-only specified|no binaries? (?:for|found)', re.I)),
 )
-_KINDS = KINDS
 _FETCH = re.compile(r'FetchError|All fetchers failed|Failed to fetch|FetchCacheError', re.I)
 
 
