@@ -63,8 +63,8 @@ HINTS = {
     'signature': "trust the cache's signing key (spack_buildcache action=keys) or mark the mirror unsigned",
     'build': 'read the build log',
     'cache-miss': ('no binary cache had this package: push it from a builder, or allow builds (use_buildcache: auto). '
-                   'Spack 1.x says the same, without a word, when a mirror is unreachable or is signed and holds '
-                   'only unsigned binaries: check those too'),
+                   'Spack 1.x says the same, naming no mirror, when it installs a concretized environment from an '
+                   'unreachable mirror, or from a signed one that holds only unsigned binaries: check those too'),
 }
 
 
