@@ -296,7 +296,7 @@ def parse_spec(text):
             pending = (sigil, edge_at, edge, tuple(virtuals.split(",")) if virtuals else ())
             if subst:
                 # "%c,cxx=gcc" is "%[virtuals=c,cxx] gcc": the substitute is the node's name.
-                current = _add_node(text, start, nodes, pending, subst, anchor)
+                current = _add_node(text, nodes, pending, subst, anchor)
                 if not current.direct:
                     anchor = current
                 pending = None
@@ -309,13 +309,13 @@ def parse_spec(text):
             if token != token.lower():
                 raise SpecSyntaxError(text, start, "package names are lower case: '%s'" % token)
             if pending:
-                current = _add_node(text, start, nodes, pending, token, anchor)
+                current = _add_node(text, nodes, pending, token, anchor)
                 if not current.direct:
                     anchor = current
                 pending = None
                 continue
             if root is None:
-                namespace, _, name = token.rpartition(".")
+                namespace, name = token.rpartition(".")[::2]
                 root = current = anchor = SpecNode(name, namespace or None)
                 nodes.append(root)
                 continue
@@ -375,9 +375,9 @@ def parse_spec(text):
     return ParsedSpec(text, nodes)
 
 
-def _add_node(text, start, nodes, pending, token, anchor):
+def _add_node(text, nodes, pending, token, anchor):
     sigil, edge_at, edge, virtuals = pending
-    namespace, _, name = token.rpartition(".")
+    namespace, name = token.rpartition(".")[::2]
     parent = anchor if sigil in ("%", "%%") else nodes[0]
     node = SpecNode(name, namespace or None, parent=parent, sigil=sigil, edge_attributes=edge)
     node.virtuals = virtuals
