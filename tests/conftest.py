@@ -18,12 +18,15 @@ def private_home(tmp_path_factory):
     async dirs, the progress callback's ~/.cache/research.wizard history, Spack's ~/.spack, pip's
     cache) goes to a home of this test session."""
     home = str(tmp_path_factory.mktemp("home"))
-    saved = {k: os.environ.get(k) for k in ("HOME", "PYENV_ROOT", "XDG_CACHE_HOME", "XDG_CONFIG_HOME")}
+    saved = {k: os.environ.get(k) for k in ("HOME", "PYENV_ROOT", "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
+                                            "ANSIBLE_ASYNC_DIR")}
     real_home = os.path.expanduser("~")
     # pyenv's shims find their Pythons through $HOME unless PYENV_ROOT says where.
     if not saved["PYENV_ROOT"] and os.path.isdir(os.path.join(real_home, ".pyenv")):
         os.environ["PYENV_ROOT"] = os.path.join(real_home, ".pyenv")
     os.environ["HOME"] = home
+    # async_status expands ~ from the password database, not $HOME: name the async dir outright.
+    os.environ["ANSIBLE_ASYNC_DIR"] = os.path.join(home, ".ansible_async")
     os.environ.pop("XDG_CACHE_HOME", None)
     os.environ.pop("XDG_CONFIG_HOME", None)
     yield home

@@ -1,6 +1,6 @@
 """A throw-away Spack configuration around the real Spack, so tests never touch its site config.
 
-The real Spack at $SPACK_ROOT keeps its site scope (compilers, externals, offline bootstrap); the
+The tests' real Spack (tests/helpers/spacks.py) keeps its site scope (compilers, externals, offline bootstrap); the
 sandbox's user scope (SPACK_USER_CONFIG_PATH) moves the install tree, environments, caches, stage
 and GnuPG home into a temporary directory and adds the project's wizardtest repository and its
 source mirror.

@@ -30,11 +30,8 @@ GENERATIONS = {
     'primary': {'source_var': 'WIZARD_SPACK_SOURCE', 'source': '/opt/spack1',
                 'packages_var': 'WIZARD_SPACK_PACKAGES',
                 'packages': '/opt/spack1-packages/repos/spack_repo/builtin',
-                'mirrors_var': 'WIZARD_SPACK_SOURCE_MIRRORS', 'mirrors': '/opt/spack1-sources',
-                'clingo': 'clingo==5.8.3'},
-    'compat': {'source_var': 'WIZARD_SPACK_COMPAT_SOURCE', 'source': '/opt/spack',
-               # Spack 0.23's own bootstrap pinned clingo 5.6; 5.8 changed the API it uses.
-               'clingo': 'clingo==5.6.2'},
+                'mirrors_var': 'WIZARD_SPACK_SOURCE_MIRRORS', 'mirrors': '/opt/spack1-sources'},
+    'compat': {'source_var': 'WIZARD_SPACK_COMPAT_SOURCE', 'source': '/opt/spack'},
 }
 
 
@@ -57,7 +54,7 @@ def source_vars(generation):
     source = os.environ.get(g['source_var'], g['source'])
     if source == 'none':
         return None, '%s=none' % g['source_var']
-    role_vars = {'spack_clingo_requirement': g['clingo']}
+    role_vars = {}
     if os.path.exists(source):
         role_vars.update(spack_source='local', spack_local_source=source)
     elif generation == 'primary' and _network_up():

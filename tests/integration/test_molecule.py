@@ -45,8 +45,7 @@ def spack_source_env(spack):
     if v.get('spack_source') != 'local':
         pytest.skip('the localhost scenario installs Spack from local sources only')
     return {'WIZARD_SPACK_SOURCE': v['spack_local_source'], 'WIZARD_SPACK_PACKAGES': v.get('spack_packages_path', ''),
-            'WIZARD_SPACK_SOURCE_MIRRORS': ':'.join(v.get('spack_source_mirrors') or []),
-            'WIZARD_SPACK_CLINGO': v['spack_clingo_requirement']}
+            'WIZARD_SPACK_SOURCE_MIRRORS': ':'.join(v.get('spack_source_mirrors') or [])}
 
 
 def test_localhost(tmp_path, spack):
