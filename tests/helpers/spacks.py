@@ -15,6 +15,8 @@ A source that is absent falls back to the role's own git clone of the pinned rel
 network is up; otherwise the tests that need that Spack are skipped with a one-line reason.
 WIZARD_SPACK_COMPAT_SOURCE=none leaves the compatibility generation out.
 """
+import contextlib
+import fcntl
 import functools
 import json
 import os
@@ -82,6 +84,16 @@ def role_vars(generation, spack_root, spack_venv):
                 spack_profile_script=''), None
 
 
+@contextlib.contextmanager
+def _locked(path):
+    with open(path, 'w') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 @functools.lru_cache(maxsize=None)
 def provisioned(generation='primary'):
     """{'root', 'python', 'version', 'generation', 'vars'} of a Spack installed by the role, or
@@ -91,7 +103,8 @@ def provisioned(generation='primary'):
     if wanted is None:
         return {'reason': reason}
     os.makedirs(home, exist_ok=True)
-    proc = run_playbook(PLAYBOOK, wanted, env={'SPACK_DISABLE_LOCAL_CONFIG': None}, timeout=1800)
+    with _locked(home + '.lock'):  # pytest-xdist workers share the install
+        proc = run_playbook(PLAYBOOK, wanted, env={'SPACK_DISABLE_LOCAL_CONFIG': None}, timeout=1800)
     if proc.returncode != 0:
         raise RuntimeError('the spack role could not install the %s Spack:\n%s' % (generation, explain(proc)))
     root = wanted['spack_root']
