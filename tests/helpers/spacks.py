@@ -113,7 +113,10 @@ def provisioned(generation='primary'):
                          env=dict(os.environ, SPACK_PYTHON=python), check=True).stdout
     with open(os.path.join(home, 'provisioned.json'), 'w') as f:
         json.dump(wanted, f, indent=1)
-    return {'root': root, 'python': python, 'version': out.split()[0], 'generation': generation, 'vars': wanted}
+    # Spack's user cache (repository indexes, no configuration) for tests that only read packages:
+    # building the index of the builtin repository costs minutes on Spack 1.x, once per install.
+    return {'root': root, 'python': python, 'version': out.split()[0], 'generation': generation, 'vars': wanted,
+            'user_cache': os.path.join(home, 'user-cache')}
 
 
 def spack_or_skip(generation='primary'):

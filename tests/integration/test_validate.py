@@ -27,9 +27,9 @@ def debug_msg(stdout, task):
 
 
 def spack_env_vars(spack):
-    # Only the site scope the spack role wrote; the user cache (repository index, no configuration)
-    # is the test session's.
-    return spack["root"], {"SPACK_DISABLE_LOCAL_CONFIG": "1", "SPACK_PYTHON": spack["python"]}
+    # Only the site scope the spack role wrote, and the shared user cache of that Spack install.
+    return spack["root"], {"SPACK_DISABLE_LOCAL_CONFIG": "1", "SPACK_PYTHON": spack["python"],
+                           "SPACK_USER_CACHE_PATH": spack["user_cache"]}
 
 
 def test_validate_all_packs_schema_only():

@@ -13,8 +13,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTREPO_PACKAGES = os.path.join(ROOT, "tests", "testrepo", "spack_repo", "wizardtest", "packages")
 
 
-def run_spack(spack, *args, timeout=300):
-    env = dict(os.environ, SPACK_ROOT=spack["root"], SPACK_DISABLE_LOCAL_CONFIG="1", SPACK_PYTHON=spack["python"])
+def run_spack(spack, *args, timeout=1200):
+    env = dict(os.environ, SPACK_ROOT=spack["root"], SPACK_DISABLE_LOCAL_CONFIG="1", SPACK_PYTHON=spack["python"],
+               SPACK_USER_CACHE_PATH=spack["user_cache"])
     proc = subprocess.run(["nice", os.path.join(spack["root"], "bin", "spack")] + list(args), env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
