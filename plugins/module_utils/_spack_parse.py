@@ -34,6 +34,8 @@ _PRESENT = re.compile(r'^\[\+\] (?P<prefix>\S+)(?: \(external (?P<nvh>\S+)\))?\s
 _PKG_ERROR = re.compile(r'^==> Error: (?P<nvh>[\w.+-]+-[a-z0-9]{32}): (?P<msg>.*)$')
 _FAILED_NAME = re.compile(r'^==> Error: (?:Failed to install (?P<name>[\w.+-]+) due to |Terminating after first install failure: )(?P<msg>.*)$')
 _SKIPPED = re.compile(r'^==> (?:Warning: )?Skipping build of (?P<nvh>\S+) since (?P<msg>.*)$')
+# ".../spack-stage-tinybroken-0.1-t6eetazbqltbzj2da4ssgrmmbfusllua/spack-build-out.txt"
+_STAGE_NVH = re.compile(r'spack-stage-(?P<nvh>[\w.+-]+-[a-z0-9]{32})(?:/|$)')
 _BUILD_LOG = re.compile(r'^\s*See build log for details:\s*$')
 _ERROR = re.compile(r'^==> Error: (?P<msg>.*)$')
 # The new installer (config:installer:new, the default from Spack 1.2) without a terminal prints
@@ -295,6 +297,11 @@ class InstallOutputParser(object):
             return []
         nvh, msg = self.pending
         self.pending = None
+        # stdout and stderr are read by two threads: the error of one package may arrive after the
+        # next package's "Installing" line. The build log's stage directory names the package.
+        staged = _STAGE_NVH.search(self.build_log or '')
+        if staged:
+            nvh = staged.group('nvh')
         if self.state.get(nvh) in ('failed', 'installed', 'skipped'):
             return []
         return self._event('failed', nvh, message=msg, log=self.build_log if self.origin.get(nvh) != 'cache' else None)

@@ -191,6 +191,20 @@ def test_build_failure_best_effort(gen):
     assert [e['package'] for e in events if e['event'] == 'failed'] == ['tinybroken']
 
 
+def test_a_failure_read_after_the_next_package_started_is_its_own():
+    """stdout and stderr come through two reader threads: seen in CI on 0.23, tinybroken's error block
+    arrived after "Installing tinyapp", and tinyapp was reported failed though it installed."""
+    stdout = out('err-build-best-effort', '0.23').splitlines()
+    cut = next(i for i, line in enumerate(stdout) if line.startswith('==> Installing tinyapp')) + 1
+    parser = InstallOutputParser()
+    events = []
+    for line in stdout[:cut] + err('err-build-best-effort', '0.23').splitlines() + stdout[cut:]:
+        events.extend(parser.feed(line))
+    state = final(events + parser.close())
+    assert state['tinybroken']['event'] == 'failed'
+    assert state['tinyapp']['event'] == 'installed', sequence(events, 'tinyapp')
+
+
 @pytest.mark.parametrize('gen', GENERATIONS)
 def test_build_failure_fail_fast(gen):
     events = events_of('err-build-fail-fast', gen)
