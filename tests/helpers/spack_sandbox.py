@@ -7,7 +7,6 @@ source mirror.
 """
 import os
 import shutil
-import subprocess
 
 import pytest
 import yaml

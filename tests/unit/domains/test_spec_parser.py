@@ -110,10 +110,10 @@ def test_dependency_node_details():
 def test_options_after_a_direct_dependency_are_its_own():
     """1.x: "%gcc@12 +bar" is gcc@12+bar; a later "^zlib %clang" gives zlib (not foo) llvm."""
     parsed = parse_spec("foo %gcc@12 +bar ^zlib@1.3 %clang")
-    foo, gcc, zlib, llvm = parsed.nodes
-    assert foo.variants == {} and foo.compiler == "gcc" and foo.compiler_versions == "12"
-    assert (gcc.variants, gcc.parent) == ({"bar": True}, foo)
-    assert (zlib.parent, zlib.direct, zlib.compiler) == (foo, False, "clang")
+    root, gcc, zlib, llvm = parsed.nodes
+    assert root.variants == {} and root.compiler == "gcc" and root.compiler_versions == "12"
+    assert (gcc.variants, gcc.parent) == ({"bar": True}, root)
+    assert (zlib.parent, zlib.direct, zlib.compiler) == (root, False, "clang")
     assert (llvm.name, llvm.written_name, llvm.parent) == ("llvm", "clang", zlib)
 
 
