@@ -45,15 +45,26 @@ def _network_up(host='github.com', port=443, timeout=3):
         return False
 
 
-def _is_git(path):
+def is_git(path):
     return os.path.isdir(path) and (os.path.exists(os.path.join(path, '.git')) or
                                     os.path.exists(os.path.join(path, 'HEAD')))
+
+
+def local_sources(generation):
+    """{'source', 'packages', 'mirrors'} this generation's variables name (defaults filled in)."""
+    g = GENERATIONS[generation]
+    out = {'source': os.environ.get(g['source_var'], g['source'])}
+    if 'packages_var' in g:
+        out['packages'] = os.environ.get(g['packages_var'], g['packages'])
+        out['mirrors'] = [m for m in os.environ.get(g['mirrors_var'], g['mirrors']).split(':') if m]
+    return out
 
 
 def source_vars(generation):
     """The spack role's variables that install this generation here, or (None, reason)."""
     g = GENERATIONS[generation]
-    source = os.environ.get(g['source_var'], g['source'])
+    local = local_sources(generation)
+    source = local['source']
     if source == 'none':
         return None, '%s=none' % g['source_var']
     role_vars = {}
@@ -65,13 +76,12 @@ def source_vars(generation):
         return None, ('no Spack source for the %s tests: %s=%s does not exist and there is no network '
                       '(see ../shared/spack/README.md)' % (generation, g['source_var'], source))
     if generation == 'primary':
-        packages = os.environ.get(g['packages_var'], g['packages'])
+        packages = local['packages']
         if os.path.exists(packages):
             role_vars.update(spack_packages_source='local', spack_packages_path=packages)
         elif not _network_up():
             return None, '%s=%s does not exist and there is no network' % (g['packages_var'], packages)
-        mirrors = [m for m in os.environ.get(g['mirrors_var'], g['mirrors']).split(':') if m and os.path.exists(m)]
-        role_vars['spack_source_mirrors'] = mirrors
+        role_vars['spack_source_mirrors'] = [m for m in local['mirrors'] if os.path.exists(m)]
     return role_vars, None
 
 

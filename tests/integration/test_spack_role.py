@@ -19,18 +19,14 @@ import pytest
 import yaml
 
 from helpers.ansible import ROOT, explain, recap, run_playbook
+from helpers.spacks import is_git, local_sources
 
 PLAYBOOK = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'spack_role.yml')
 
-SOURCE = os.environ.get('WIZARD_SPACK_SOURCE', '/opt/spack1')
+# The same sources the test harness installs its Spacks from (tests/helpers/spacks.py).
+SOURCE, PACKAGES, MIRRORS = (local_sources('primary')[k] for k in ('source', 'packages', 'mirrors'))
 LOCAL_VERSION = os.environ.get('WIZARD_SPACK_LOCAL_VERSION', 'HEAD')
-PACKAGES = os.environ.get('WIZARD_SPACK_PACKAGES', '/opt/spack1-packages/repos/spack_repo/builtin')
-MIRRORS = [m for m in os.environ.get('WIZARD_SPACK_SOURCE_MIRRORS', '/opt/spack1-sources').split(':') if m]
-COMPAT_SOURCE = os.environ.get('WIZARD_SPACK_COMPAT_SOURCE', '/opt/spack')
-
-
-def _is_git(path):
-    return os.path.exists(os.path.join(path, '.git')) or os.path.isfile(os.path.join(path, 'HEAD'))
+COMPAT_SOURCE = local_sources('compat')['source']
 
 
 def _missing(*paths):
@@ -78,7 +74,7 @@ def _config(site, section):
 @pytest.fixture(scope='module')
 def spack1(tmp_path_factory):
     missing = _missing(SOURCE, PACKAGES, *MIRRORS)
-    if missing or not _is_git(SOURCE):
+    if missing or not is_git(SOURCE):
         pytest.skip('no local Spack 1.x sources (%s); see ../shared/spack/README.md' % ', '.join(missing or [SOURCE]))
     base = str(tmp_path_factory.mktemp('spack1-role'))
     site = _site(base, SOURCE, LOCAL_VERSION, spack_packages_path=PACKAGES, spack_source_mirrors=MIRRORS)
@@ -169,7 +165,7 @@ def test_unreachable_git_source_names_the_offline_way(tmp_path):
 
 @pytest.fixture(scope='module')
 def spack023(tmp_path_factory):
-    if not _is_git(COMPAT_SOURCE):
+    if not is_git(COMPAT_SOURCE):
         pytest.skip('no local Spack 0.23 git dir at WIZARD_SPACK_COMPAT_SOURCE=%s' % COMPAT_SOURCE)
     base = str(tmp_path_factory.mktemp('spack023-role'))
     # Spack 0.23's own bootstrap pinned clingo 5.6; 5.8 changed the API it uses.
