@@ -13,6 +13,7 @@ __metaclass__ = type
 import json
 import os
 
+from ansible_collections.research.wizard.plugins.module_utils._spack_cmd import spack_args
 from ansible_collections.research.wizard.plugins.module_utils._spack_parse import (
     HINTS, error_summary, parse_version)
 
@@ -94,7 +95,8 @@ class Spack(object):
         env.setdefault('SPACK_COLOR', 'never')
         return env
 
-    def command(self, args, env=None, env_dir=None, config=None, scope_dirs=()):
+    def argv(self, command, env=None, env_dir=None, config=None, scope_dirs=(), **values):
+        """The whole argument list of the named COMMAND (see _spack_cmd.COMMANDS) with VALUES."""
         cmd = [self.executable, '--color', 'never']
         for directory in scope_dirs:
             cmd += ['-C', directory]
@@ -104,31 +106,38 @@ class Spack(object):
             cmd += ['-D', env_dir]
         elif env:
             cmd += ['-e', env]
-        return cmd + [str(a) for a in args]
+        # MIGRATION (issue 12): a plain list is accepted until every module names its command.
+        return cmd + ([str(a) for a in command] if isinstance(command, list) else spack_args(command, **values))
 
-    def run(self, args, env=None, env_dir=None, config=None, check=True, what=None, data=None, scope_dirs=()):
-        """Run one Spack command; raise SpackError (with Spack's own error) when it fails and check."""
-        cmd = self.command(args, env=env, env_dir=env_dir, config=config, scope_dirs=scope_dirs)
+    def command(self, args, **kwargs):
+        # MIGRATION (issue 12): the old name of argv.
+        return self.argv(args, **kwargs)
+
+    def run(self, command, env=None, env_dir=None, config=None, check=True, what=None, data=None, scope_dirs=(),
+            **values):
+        """Run the named Spack COMMAND; raise SpackError (with Spack's own error) when it fails and check."""
+        cmd = self.argv(command, env=env, env_dir=env_dir, config=config, scope_dirs=scope_dirs, **values)
         rc, out, err = self.module.run_command(cmd, environ_update=self.environ, check_rc=False, data=data)
         if rc != 0 and check:
-            raise self.error(cmd, rc, out, err, what=what, args=args)
+            raise self.error(cmd, rc, out, err, what=what)
         return rc, out, err
 
-    def stdout(self, args, **kwargs):
+    def stdout(self, command, **kwargs):
         """Standard output of a Spack command that must succeed."""
-        return self.run(args, **kwargs)[1]
+        return self.run(command, **kwargs)[1]
 
-    def run_json(self, args, **kwargs):
-        rc, out, err = self.run(args, **kwargs)
+    def run_json(self, command, **kwargs):
+        rc, out, err = self.run(command, **kwargs)
         try:
             return json.loads(out) if out.strip() else None
         except ValueError:
-            raise SpackError('Spack printed no valid JSON for %s' % ' '.join(args), cmd=redact(self.command(args)),
-                             rc=rc, stdout=tail(out), stderr=tail(err))
+            cmd = self.argv(command, **dict((k, v) for k, v in kwargs.items() if k not in ('check', 'what', 'data')))
+            raise SpackError('Spack printed no valid JSON for spack %s' % ' '.join(self._command_words(cmd)),
+                             cmd=redact(cmd), rc=rc, stdout=tail(out), stderr=tail(err))
 
-    def error(self, cmd, rc, out, err, what=None, args=()):
+    def error(self, cmd, rc, out, err, what=None):
         summary = error_summary(err, out)
-        words = [str(a) for a in args if not str(a).startswith('-')][:2]
+        words = self._command_words(cmd)
         msg = 'spack %s failed (rc=%s)%s: %s' % (
             ' '.join(words) or 'command', rc,
             ' for %s' % what if what and what not in words else '', summary['error'] or 'no error message')
@@ -138,6 +147,18 @@ class Spack(object):
             msg += ' (%s)' % HINTS[summary['kind']]
         return SpackError(msg, cmd=redact(cmd), rc=rc, stdout=tail(out), stderr=tail(err),
                           error_kind=summary['kind'], build_log=summary['build_log'])
+
+    def _command_words(self, cmd):
+        """The first two words of Spack's command in a full argv (after the global options)."""
+        words, skip = [], False
+        for arg in [str(a) for a in cmd[1:]]:
+            if skip:
+                skip = False
+            elif arg in ('-C', '-c', '-D', '-e', '--color'):
+                skip = True
+            elif not arg.startswith('-'):
+                words.append(arg)
+        return words[:2]
 
     def _read_version(self):
         # Reading __version__ from Spack's own source saves a whole `spack --version` process
@@ -151,10 +172,10 @@ class Spack(object):
                             return parsed, text
         except (IOError, OSError):
             pass
-        rc, out, err = self.run(['--version'])
+        rc, out, err = self.run('version')
         parsed, text = parse_version(out)
         if parsed is None:
-            raise SpackError('Cannot tell the Spack version from %r' % out, cmd=self.command(['--version']), rc=rc)
+            raise SpackError('Cannot tell the Spack version from %r' % out, cmd=self.argv('version'), rc=rc)
         return parsed, text
 
     @property
@@ -174,17 +195,17 @@ class Spack(object):
     # -- environments ------------------------------------------------------------------------------
     def env_path(self, name):
         """Directory of the managed environment NAME, or None when it does not exist."""
-        rc, out, err = self.run(['location', '--env', name], check=False)
+        rc, out, err = self.run('location', location_env=name, check=False)
         path = out.strip().splitlines()[-1] if rc == 0 and out.strip() else None
         return path if path and os.path.isfile(os.path.join(path, 'spack.yaml')) else None
 
     def env_names(self):
-        rc, out, err = self.run(['env', 'list'])
+        rc, out, err = self.run('env_list')
         return sorted(l.strip() for l in out.splitlines() if l.strip() and not l.startswith('==>'))
 
     def installed(self):
         """Every installed spec: {full_hash: find --json record}."""
-        return dict((s['hash'], s) for s in (self.run_json(['find', '--json']) or []))
+        return dict((s['hash'], s) for s in (self.run_json('find', json=True) or []))
 
     def require_yaml(self):
         if not HAS_YAML:
@@ -211,6 +232,12 @@ def dump_yaml(data):
 
 
 def load_lock(path):
+    # MIGRATION (issue 12): the old name of read_json.
+    return read_json(path)
+
+
+def read_json(path):
+    """The JSON document at PATH, or None when it is missing or not JSON (a lock being written, say)."""
     try:
         with open(path) as f:
             return json.load(f)
