@@ -46,13 +46,21 @@ requirements:
   - PyYAML on the target host's Python (to read and write Spack YAML files).
 '''
 
+    # The attributes of a module that changes something (community.docker's attributes fragment): a
+    # module overrides single keys, e.g. `diff_mode: {support: none}`; its own values win.
     ATTRIBUTES = r'''
+options: {}
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+  idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+      - This assumes that the system controlled/queried by the module has not changed in a relevant way.
     support: full
   platform:
     description: Target OS/families that can be operated against.
@@ -60,7 +68,9 @@ attributes:
     platforms: posix
 '''
 
+    # The attributes of a module that only reads (*_info, status); use instead of ATTRIBUTES.
     INFO_MODULE = r'''
+options: {}
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -70,8 +80,25 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: N/A
     details: This action does not modify state.
+  idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+      - This assumes that the system controlled/queried by the module has not changed in a relevant way.
+    support: full
+    details: This action does not modify state.
   platform:
     description: Target OS/families that can be operated against.
     support: N/A
     platforms: posix
+'''
+
+    # Members of the action group `spack` (meta/runtime.yml action_groups), for module_defaults.
+    ACTIONGROUP_SPACK = r'''
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/research.wizard.spack) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - research.wizard.spack
 '''
