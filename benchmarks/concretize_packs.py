@@ -26,13 +26,16 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
-from ansible_collections.research.wizard.plugins.module_utils import _domain_pack as dp  # noqa: E402
+from ansible_collections.research.wizard.plugins.module_utils._spack_parse import error_summary  # noqa: E402
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_resolve import (  # noqa: E402
+    concretize_status, resolve_pack, spack_yaml)
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_validate import available_domains  # noqa: E402
 
 
 def concretize(resolved, spack, timeout, workdir, target=None, isolate_mirrors=True):
     env_dir = os.path.join(workdir, resolved["name"])
     os.makedirs(env_dir)
-    manifest = dp.spack_yaml(resolved, target)
+    manifest = spack_yaml(resolved, target)
     if isolate_mirrors:
         # "mirrors::" replaces the mirrors of every lower scope: an unreachable S3 mirror in the
         # site or user configuration makes every concretization fail before solving.
@@ -57,8 +60,9 @@ def concretize(resolved, spack, timeout, workdir, target=None, isolate_mirrors=T
             result["concrete_specs"] = len(json.load(f).get("concrete_specs", {}))
         result.update(status="ok", detail="")
     else:
-        kind, detail = dp.classify_concretize_error(err + "\n" + out, timed_out=timed_out)
-        result.update(status=kind, detail=detail, stderr=err[-4000:])
+        summary = {"kind": None, "detail": "concretization did not finish in time"} if timed_out else error_summary(err, out)
+        result.update(status="timeout" if timed_out else concretize_status(summary["kind"]), detail=summary["detail"],
+                      stderr=err[-4000:])
     return result
 
 
@@ -78,13 +82,13 @@ def main(argv=None):
     spack = os.path.join(spack_root, "bin", "spack")
     if not os.access(spack, os.X_OK):
         sys.exit("no Spack at %s (set SPACK_ROOT)" % spack)
-    names = args.packs or dp.available_domains(args.domains_dir)
+    names = args.packs or available_domains(args.domains_dir)
     workdir = tempfile.mkdtemp(prefix="wizard-concretize-")
     results = []
     print("%-28s %-17s %8s %6s  %s" % ("pack", "status", "seconds", "specs", "detail"), flush=True)
     try:
         for name in names:
-            resolved = dp.resolve_pack(name, domains_dir=args.domains_dir)
+            resolved = resolve_pack(name, domains_dir=args.domains_dir)
             r = concretize(resolved, spack, args.timeout, workdir, args.target, not args.keep_mirrors)
             results.append(r)
             print("%-28s %-17s %8.1f %6s  %s" % (name, r["status"], r["seconds"], r.get("concrete_specs", "-"),

@@ -16,7 +16,8 @@ import yaml
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.research.wizard.plugins.module_utils._domain_pack import DomainPackError, resolve_pack
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_errors import DomainPackError
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_resolve import resolve_pack
 
 COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES = ('spack', 'binary_cache', 'domain_pack')

@@ -319,10 +319,11 @@ class InstallOutputParser(object):
         return events
 
 
-# The one vocabulary of Spack's failure texts, both generations (first match wins; order matters:
+# The one classifier of Spack's failure texts, both generations (first match wins; order matters:
 # a build that fails because of a fetch says "FetchError", one that fails compiling says
-# "ProcessError"). _domain_pack.classify_concretize_error and playbooks/tasks/concretize_pack.yml
-# reuse it; tests/unit/plugins/module_utils/test__spack_parse.py runs it on recorded output of both.
+# "ProcessError"). Everything else maps the kind error_summary() returns (modules return it as
+# error_kind; validate's report and the concretize benchmark name it in their own words);
+# tests/unit/plugins/module_utils/test__spack_parse.yaml holds its cases, on recorded output of both.
 KINDS = (
     # 0.23 "unexpected tokens in the spec string", 1.x "unexpected characters in the spec string";
     # both follow with the spec and a caret line.
@@ -342,6 +343,12 @@ KINDS = (
     ('cache-miss', re.compile(r'No binary .*found when cache-only|cache-only specified|no binaries? (?:for|found)', re.I)),
 )
 _FETCH = re.compile(r'FetchError|All fetchers failed|Failed to fetch|FetchCacheError', re.I)
+# 0.23's conflict texts without "concretization failed": a conflict only when nothing more telling
+# matched (a compiler's "conflicts with a previous declaration" in a build log is a build failure).
+_CONFLICT = re.compile(r'conflicts with|cannot be satisfied|No valid version')
+# The package names in the "unknown package" texts of both generations.
+_UNKNOWN_NAME = re.compile(r"Package '(?:spack\.pkg\.[\w-]+\.)?([\w-]+)' not found|no such package: ([\w-]+)"
+                           r"|Unknown package:? '?([\w-]+)|since '([\w.-]+)' does not exist")
 
 
 def _kind(text, build_log):
@@ -354,6 +361,8 @@ def _kind(text, build_log):
         return 'fetch'
     if _CONNECTION.search(text) or re.search(r'URLError|Name or service not known', text):
         return 'connection'
+    if _CONFLICT.search(text):
+        return 'unsatisfiable'
     return 'other'
 
 
@@ -394,8 +403,9 @@ def error_summary(stderr, stdout=''):
 
     Returns {'error': first '==> Error:' message (or last stderr line), 'errors': all of them,
     'kind': one of syntax|unknown-package|unknown-variant|unsatisfiable|signature|cache-miss|build|
-    connection|fetch|other, 'build_log': path or None, 'transient': bool (see is_transient),
-    'fetch_failures': see fetch_failures}.
+    connection|fetch|other, 'build_log': path or None, 'detail': the most telling line on one line
+    (the unknown package names, the bad spec and its column, the first reason of a conflict),
+    'transient': bool (see is_transient), 'fetch_failures': see fetch_failures}.
     """
     text = '\n'.join(t for t in (stderr, stdout) if t)
     errors = [m.group('msg').strip() for m in (_ERROR.match(l) for l in text.splitlines()) if m]
@@ -442,8 +452,33 @@ def error_summary(stderr, stdout=''):
                 spec_lines = [l.rstrip() for l in lines[i + 1:i + 3] if not l.startswith('==>')]
                 first = '\n'.join([line.split('Error:', 1)[-1].strip()] + spec_lines)
                 break
-    return {'error': first, 'errors': errors, 'kind': kind, 'build_log': build_log,
+    return {'error': first, 'errors': errors, 'kind': kind, 'build_log': build_log, 'detail': _detail(kind, first, text),
             'transient': is_transient(kind, text), 'fetch_failures': fetch_failures(text) if kind == 'fetch' else []}
+
+
+def _detail(kind, error, text):
+    """The most telling line of a failure, on one line, for a report table."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    error_lines = [line for line in lines if line.startswith('==> Error')] or lines[-1:] or ['']
+    if kind == 'unknown-package':
+        names = sorted(set(n for found in _UNKNOWN_NAME.findall(text) for n in found if n))
+        return 'unknown: %s' % ', '.join(names) if names else error_lines[0]
+    if kind == 'syntax':
+        # The spec, and the column the caret line points at.
+        parts = error.split('\n')
+        detail = '==> Error: ' + parts[0]
+        if len(parts) > 1:
+            detail += ': %s' % parts[1].strip()
+        if len(parts) > 2 and '^' in parts[2]:
+            detail += ' (column %d)' % (parts[2].index('^') + 1)
+        return detail
+    if kind == 'unsatisfiable':
+        # The solver's first numbered reason, else the error (1.x's pre-check names the spec in it).
+        reasons = [line for line in lines if re.match(r'^\d+\.\s', line)]
+        return reasons[0] if reasons else error
+    if kind == 'unknown-variant':
+        return error
+    return error_lines[0]
 
 
 # "xboprwq cmake@3.25.1~doc+ncurses build_system=generic" under "-- platform / compiler ---"

@@ -1,5 +1,5 @@
 """Integration: playbooks/validate.yml and playbooks/catalogue.yml through ansible-playbook, and the
-domain_pack action from an ad-hoc command. The Spack parts concretize / install only the selftest pack."""
+domain_pack_info action from an ad-hoc command. The Spack parts concretize / install only the selftest pack."""
 import json
 import os
 import shutil
@@ -8,12 +8,13 @@ import sys
 
 import yaml
 
-from ansible_collections.research.wizard.plugins.module_utils import _domain_pack as dp
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_resolve import resolve_pack, spack_yaml
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_validate import available_domains
 from helpers.ansible import explain, recap, run_playbook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOMAINS = os.path.join(ROOT, "domains")
-PACKS = dp.available_domains(DOMAINS)
+PACKS = available_domains(DOMAINS)
 VALIDATE = os.path.join(ROOT, "playbooks", "validate.yml")
 CATALOGUE = os.path.join(ROOT, "playbooks", "catalogue.yml")
 
@@ -36,7 +37,7 @@ def test_validate_all_packs_schema_only():
     proc = run_playbook(VALIDATE)
     assert proc.returncode == 0, explain(proc)
     lines = debug_msg(proc.stdout, "Report")
-    total = sum(dp.resolve_pack(n, domains_dir=DOMAINS)["package_count"] for n in PACKS)
+    total = sum(resolve_pack(n, domains_dir=DOMAINS)["package_count"] for n in PACKS)
     assert lines[0] == "schema+syntax: %d/%d packs valid, %d specs" % (len(PACKS), len(PACKS), total)
     assert sorted(line.split()[0] for line in lines[1:]) == PACKS
     assert all(line.split()[1] == "valid" for line in lines[1:])
@@ -107,7 +108,7 @@ def test_catalogue_filtered_by_category():
 
 
 def adhoc(*args):
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", "research.wizard.domain_pack"]
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", "research.wizard.domain_pack_info"]
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
     proc = subprocess.run(cmd + list(args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
@@ -194,8 +195,8 @@ def test_spack_validate_reports_a_timeout(tmp_path, spack):
 def test_spack_selftest_pack_installs_offline(tmp_path, spack):
     """The selftest pack's spack.yaml installs from the local source mirror alone."""
     root, env_vars = spack_env_vars(spack)
-    pack = dp.resolve_pack("selftest", domains_dir=DOMAINS)
-    manifest = dp.spack_yaml(pack)
+    pack = resolve_pack("selftest", domains_dir=DOMAINS)
+    manifest = spack_yaml(pack)
     manifest["spack"]["config"] = {"install_tree": {"root": str(tmp_path / "store")},
                                    "build_stage": [str(tmp_path / "stage")],
                                    "source_cache": str(tmp_path / "source-cache")}

@@ -7,7 +7,12 @@ import jinja2
 import pytest
 import yaml
 
-from ansible_collections.research.wizard.plugins.module_utils import _domain_pack as dp
+from ansible_collections.research.wizard.plugins.module_utils._spack_parse import error_summary
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_errors import (
+    DomainPackError, PackValidationError, UnknownDomainError)
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_resolve import (
+    CONCRETIZE_STATUS, catalogue, concretize_status, resolve_pack)
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_validate import available_domains, load_pack
 from helpers import spack_fixtures as fixtures
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -19,24 +24,24 @@ DOMAINS = os.path.join(ROOT, "domains")
     ("selftes", "selftest"), ("quantum", "quantum-computing"),
 ])
 def test_unknown_domain_names_the_nearest(typo, nearest):
-    with pytest.raises(dp.UnknownDomainError) as exc:
-        dp.resolve_pack(typo, domains_dir=DOMAINS)
+    with pytest.raises(UnknownDomainError) as exc:
+        resolve_pack(typo, domains_dir=DOMAINS)
     assert exc.value.nearest == nearest
     assert str(exc.value).startswith("unknown domain '%s'; did you mean '%s'? available: " % (typo, nearest))
     assert "genomics" in str(exc.value) and "wind-energy" in str(exc.value)
-    assert exc.value.available == dp.available_domains(DOMAINS)
+    assert exc.value.available == available_domains(DOMAINS)
 
 
 def test_unknown_domain_without_a_near_name():
-    with pytest.raises(dp.UnknownDomainError) as exc:
-        dp.resolve_pack("zzzzzzzz", domains_dir=DOMAINS)
+    with pytest.raises(UnknownDomainError) as exc:
+        resolve_pack("zzzzzzzz", domains_dir=DOMAINS)
     assert exc.value.nearest is None
     assert "did you mean" not in str(exc.value)
 
 
 def test_missing_domains_dir(tmp_path):
-    with pytest.raises(dp.DomainPackError, match="domains directory .*nope does not exist"):
-        dp.resolve_pack("genomics", domains_dir=str(tmp_path / "nope"))
+    with pytest.raises(DomainPackError, match="domains directory .*nope does not exist"):
+        resolve_pack("genomics", domains_dir=str(tmp_path / "nope"))
 
 
 def edit(domains_copy, name, change):
@@ -48,8 +53,8 @@ def edit(domains_copy, name, change):
 
 
 def problems_of(domains_copy, name="genomics"):
-    with pytest.raises(dp.PackValidationError) as exc:
-        dp.load_pack(name, str(domains_copy))
+    with pytest.raises(PackValidationError) as exc:
+        load_pack(name, str(domains_copy))
     return exc.value
 
 
@@ -118,72 +123,47 @@ def test_a_pin_with_a_reason_is_accepted(domains_copy):
         d["specs"]["alignment"].append("bowtie2@2.5.1")
         d["pins"] = {"bowtie2@2.5.1": "2.5.2 changed the index format used by our reference data"}
     edit(domains_copy, "genomics", change)
-    pack = dp.resolve_pack("genomics", domains_dir=str(domains_copy))
+    pack = resolve_pack("genomics", domains_dir=str(domains_copy))
     assert "bowtie2@2.5.1" in pack["specs"]
 
 
 def test_invalid_yaml(domains_copy):
     (domains_copy / "broken.yml").write_text("name: broken\nspecs: [bwa\n")
-    with pytest.raises(dp.DomainPackError, match=r"broken.yml is not valid YAML"):
-        dp.load_pack("broken", str(domains_copy))
+    with pytest.raises(DomainPackError, match=r"broken.yml is not valid YAML"):
+        load_pack("broken", str(domains_copy))
 
 
 def test_top_level_must_be_a_mapping(domains_copy):
     (domains_copy / "list.yml").write_text("- bwa\n")
-    with pytest.raises(dp.PackValidationError, match=r"\(top level\): expected a mapping, got list"):
-        dp.load_pack("list", str(domains_copy))
+    with pytest.raises(PackValidationError, match=r"\(top level\): expected a mapping, got list"):
+        load_pack("list", str(domains_copy))
 
 
 def test_catalogue_fails_on_the_first_invalid_pack(domains_copy):
     edit(domains_copy, "cfd", lambda d: d["sizes"]["small"].update(gpus=-1))
-    with pytest.raises(dp.PackValidationError, match=r"cfd.yml is not a valid domain pack:\n  - sizes.small.gpus: expected a "
+    with pytest.raises(PackValidationError, match=r"cfd.yml is not a valid domain pack:\n  - sizes.small.gpus: expected a "
                                                      r"number >= 0, got -1"):
-        dp.catalogue(str(domains_copy))
+        catalogue(str(domains_copy))
 
 
-def test_classify_concretize_errors():
-    # messages as the real Spack 0.23 prints them (../shared/spack-fixtures)
-    assert dp.classify_concretize_error(
-        "==> Error: Package 'spack.pkg.wizardtest.nosuchpkg' not found.\nUse 'spack create'") == (
-        "unknown packages", "unknown: nosuchpkg")
-    assert dp.classify_concretize_error("==> Error: no such package: nosuchpkg") == (
-        "unknown packages", "unknown: nosuchpkg")
-    assert dp.classify_concretize_error(
-        "==> Error: concretization failed for the following reasons:\n\n   1. Cannot satisfy 'libtiny@2.0'\n"
-        "   2. Cannot satisfy 'libtiny@2.0'\n") == ("unsatisfiable", "1. Cannot satisfy 'libtiny@2.0'")
-    assert dp.classify_concretize_error("==> Error: unexpected tokens in the spec string\nzlib@@1\n    ^") == (
-        "spec syntax", "==> Error: unexpected tokens in the spec string: zlib@@1 (column 5)")
-    assert dp.classify_concretize_error("", timed_out=True)[0] == "timeout"
-    assert dp.classify_concretize_error("==> Error: cannot bootstrap the \"clingo\" Python module") == (
-        "error", "==> Error: cannot bootstrap the \"clingo\" Python module")
+def classifier_cases():
+    """The cases of _spack_parse's classifier that a concretization can fail with (their status)."""
+    with open(os.path.join(ROOT, "tests", "unit", "plugins", "module_utils", "test__spack_parse.yaml")) as f:
+        cases = [c for c in yaml.safe_load(f) if "status" in c]
+    for case in cases:
+        if "fixture" in case:
+            case["stderr"] = fixtures.err(case["fixture"], case["gen"])
+            case["stdout"] = fixtures.out(case["fixture"], case["gen"])
+    return cases
 
 
-# (generation, recorded fixture, status, detail): the concretize status of each recorded failure.
-RECORDED = [
-    ("0.23", "err-spec-unsat-version", "unsatisfiable", "1. Cannot satisfy 'libtiny@2.0'"),
-    ("1.1.1", "err-spec-unsat-version", "unsatisfiable",
-     "No version exists that satisfies these input specs: zlib@99.99"),
-    ("1.1.1", "err-spec-unsat-libtiny", "unsatisfiable",
-     "No version exists that satisfies these input specs: libtiny@2.0"),
-    ("1.1.1", "err-spec-unsat-variant", "unknown variant",
-     "No such variant {'nosuchvariant'} for spec: 'libtiny+nosuchvariant'"),
-    ("0.23", "err-env-add-malformed", "spec syntax",
-     "==> Error: unexpected tokens in the spec string: zlib@@1 (column 5)"),
-    ("1.1.1", "err-env-add-malformed", "spec syntax",
-     "==> Error: unexpected characters in the spec string: zlib@@1 (column 5)"),
-    ("1.1.1", "err-spec-malformed", "spec syntax",
-     "==> Error: unexpected characters in the spec string: tinyapp@@1 (column 8)"),
-    ("0.23", "err-env-add-nosuchpkg", "unknown packages", "unknown: nosuchpkg"),
-    ("1.1.1", "err-env-add-nosuchpkg", "unknown packages", "unknown: nosuchpkg"),
-    ("0.23", "err-install-nosuchpkg", "unknown packages", "unknown: nosuchpkg"),
-    ("1.1.1", "err-install-nosuchpkg", "unknown packages", "unknown: nosuchpkg"),
-]
+CASES = classifier_cases()
 
 
-@pytest.mark.parametrize("gen, name, status, detail", RECORDED)
-def test_classify_recorded_concretize_errors(gen, name, status, detail):
-    text = fixtures.err(name, gen) + "\n" + fixtures.out(name, gen)
-    assert dp.classify_concretize_error(text) == (status, detail)
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_concretize_status_maps_the_error_kind(case):
+    summary = error_summary(case["stderr"], case.get("stdout", ""))
+    assert concretize_status(summary["kind"]) == case["status"]
 
 
 def _concretize_status_template():
@@ -199,15 +179,38 @@ def _concretize_status_template():
     return env, task["vars"]
 
 
-@pytest.mark.parametrize("gen, name, status, detail", RECORDED)
-def test_playbook_classifies_like_the_module_utils(gen, name, status, detail):
-    env, task_vars = _concretize_status_template()
-    # spack_env fails with Spack's stderr in its message.
-    context = {"validate_env": {"msg": fixtures.err(name, gen), "stderr": ""}}
+def test_playbook_maps_by_the_same_table():
+    assert _concretize_status_template()[1]["validate_status_of_kind"] == CONCRETIZE_STATUS
+
+
+def _render_status(env, task_vars, validate_env):
+    context = {"validate_env": validate_env, "validate_status_of_kind": task_vars["validate_status_of_kind"]}
     context["validate_text"] = env.from_string(task_vars["validate_text"]).render(**context)
-    rendered = env.from_string(task_vars["validate_status"]).render(**context).strip()
-    assert rendered == status
-    if status == "unsatisfiable":
-        context["validate_status"] = rendered
+    context["validate_status"] = env.from_string(task_vars["validate_status"]).render(**context).strip()
+    return context
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_playbook_status_and_detail(case):
+    env, task_vars = _concretize_status_template()
+    # spack_env fails with Spack's error in its message and the kind of it as error_kind.
+    summary = error_summary(case["stderr"], case.get("stdout", ""))
+    context = _render_status(env, task_vars, {"msg": "spack concretize failed (rc=1): " + summary["error"],
+                                              "stderr": case["stderr"], "error_kind": summary["kind"]})
+    assert context["validate_status"] == case["status"]
+    if case["status"] == "unsatisfiable":
         row_detail = env.from_string(task_vars["validate_row"]["detail"]).render(**context).strip()
-        assert detail.split()[-1] in row_detail
+        assert case["detail"].split()[-1] in row_detail
+
+
+@pytest.mark.parametrize("validate_env, status", [
+    ({"concretized": {"spec_count": 3}, "changed": True}, "ok"),
+    # async_wrapper's result when it stopped the module, and the task executor's.
+    ({"failed": True, "msg": "Timeout exceeded", "child_pid": 4242}, "timeout"),
+    ({"failed": True, "msg": "async task did not complete within the requested time - 1s"}, "timeout"),
+    ({"failed": True, "msg": "spack concretize failed (rc=1): Timeout exceeded", "error_kind": "other"}, "error"),
+    ({"failed": True, "msg": "missing required arguments: path"}, "error"),
+])
+def test_playbook_status_without_a_spack_error(validate_env, status):
+    env, task_vars = _concretize_status_template()
+    assert _render_status(env, task_vars, validate_env)["validate_status"] == status

@@ -3,14 +3,16 @@ import os
 
 import pytest
 
-from ansible_collections.research.wizard.plugins.module_utils import _domain_pack as dp
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_errors import DomainPackError, PackValidationError
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_resolve import resolve_pack, spack_yaml
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_validate import load_pack
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DOMAINS = os.path.join(ROOT, "domains")
 
 
 def resolve(overrides=None, size=None, name="genomics"):
-    return dp.resolve_pack(name, size=size, overrides=overrides, domains_dir=DOMAINS)
+    return resolve_pack(name, size=size, overrides=overrides, domains_dir=DOMAINS)
 
 
 def test_no_overrides_is_the_pack_itself():
@@ -68,7 +70,7 @@ def test_remove_runs_before_add():
 
 
 def test_bad_added_spec_is_reported():
-    with pytest.raises(dp.DomainPackError, match=r"overrides.add_specs: invalid spec 'Bowtie2'"):
+    with pytest.raises(DomainPackError, match=r"overrides.add_specs: invalid spec 'Bowtie2'"):
         resolve({"add_specs": ["Bowtie2"]})
 
 
@@ -79,7 +81,7 @@ def test_sizes_are_deep_merged():
 
 
 def test_new_size_must_be_complete():
-    with pytest.raises(dp.PackValidationError) as exc:
+    with pytest.raises(PackValidationError) as exc:
         resolve({"sizes": {"huge": {"instance_type": "x2idn.32xlarge"}}}, size="huge")
     keys = [p[0] for p in exc.value.problems]
     assert keys == ["sizes.huge"] * len(keys) and len(keys) == 6
@@ -101,7 +103,7 @@ def test_size_precedence_argument_then_override_then_default():
 
 
 def test_unknown_size():
-    with pytest.raises(dp.DomainPackError, match=r"size 'xl' is not defined for pack 'genomics'; "
+    with pytest.raises(DomainPackError, match=r"size 'xl' is not defined for pack 'genomics'; "
                                                  r"sizes: graviton, large, medium, small"):
         resolve(size="xl")
 
@@ -110,13 +112,13 @@ def test_graviton_size_selects_the_aarch64_target():
     pack = resolve(size="graviton")
     assert pack["instance"]["arch"] == "aarch64"
     assert pack["spack_target"] == "neoverse_v1"
-    assert dp.spack_yaml(pack)["spack"]["packages"]["all"]["require"] == "target=neoverse_v1"
+    assert spack_yaml(pack)["spack"]["packages"]["all"]["require"] == "target=neoverse_v1"
 
 
 def test_aarch64_size_without_aarch64_target_is_rejected():
     arm = {"instance_type": "c7g.4xlarge", "arch": "aarch64", "vcpus": 16, "memory_gib": 32, "gpus": 0,
            "price_usd_hour": 0.58, "root_volume_gb": 100, "root_volume_type": "gp3"}
-    with pytest.raises(dp.PackValidationError, match=r"sizes.arm.arch: size uses aarch64 but the pack has no "
+    with pytest.raises(PackValidationError, match=r"sizes.arm.arch: size uses aarch64 but the pack has no "
                                                      r"'target_aarch64'"):
         resolve({"sizes": {"arm": arm}}, name="machine-learning")
     pack = resolve({"sizes": {"arm": arm}, "target_aarch64": "neoverse_v1"}, size="arm", name="machine-learning")
@@ -126,11 +128,11 @@ def test_aarch64_size_without_aarch64_target_is_rejected():
 def test_target_and_unify_overrides():
     pack = resolve({"target": "x86_64_v4", "unify": "when_possible"})
     assert pack["spack_target"] == "x86_64_v4" and pack["unify"] == "when_possible"
-    assert dp.spack_yaml(pack)["spack"]["concretizer"] == {"unify": "when_possible"}
+    assert spack_yaml(pack)["spack"]["concretizer"] == {"unify": "when_possible"}
 
 
 def test_invalid_unify_override():
-    with pytest.raises(dp.PackValidationError, match=r"concretizer.unify: expected one of true, false, "
+    with pytest.raises(PackValidationError, match=r"concretizer.unify: expected one of true, false, "
                                                      r"\"when_possible\", got \"sometimes\""):
         resolve({"unify": "sometimes"})
 
@@ -138,20 +140,20 @@ def test_invalid_unify_override():
 def test_enable_optional():
     pack = resolve({"enable_optional": ["namd"]}, name="molecular-dynamics")
     assert pack["spec_groups"]["optional"] == ["namd"]
-    with pytest.raises(dp.DomainPackError, match=r"enable_optional: 'gatk' is not an optional spec of pack "
+    with pytest.raises(DomainPackError, match=r"enable_optional: 'gatk' is not an optional spec of pack "
                                                  r"'molecular-dynamics'; optional: namd, vmd"):
         resolve({"enable_optional": ["gatk"]}, name="molecular-dynamics")
 
 
 def test_unknown_override_key():
-    with pytest.raises(dp.DomainPackError, match=r"overrides: unknown key add_spec; allowed: add_specs, "):
+    with pytest.raises(DomainPackError, match=r"overrides: unknown key add_spec; allowed: add_specs, "):
         resolve({"add_spec": ["bowtie2"]})
 
 
 def test_overrides_do_not_change_the_loaded_pack():
-    before = dp.load_pack("genomics", DOMAINS)
+    before = load_pack("genomics", DOMAINS)
     resolve({"remove_specs": ["gatk"], "add_specs": ["bowtie2"], "sizes": {"small": {"vcpus": 99}}})
-    assert dp.load_pack("genomics", DOMAINS) == before
+    assert load_pack("genomics", DOMAINS) == before
 
 
 def test_overrides_applied_lists_given_keys():

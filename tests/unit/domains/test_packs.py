@@ -7,11 +7,16 @@ import jsonschema
 import pytest
 import yaml
 
-from ansible_collections.research.wizard.plugins.module_utils import _domain_pack as dp
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_errors import DomainPackError
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_resolve import (
+    catalogue, resolve_pack, spack_yaml, tree_digest)
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_spec import parse_spec
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_validate import available_domains
+from ansible_collections.research.wizard.plugins.plugin_utils.table import format_table
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DOMAINS = os.path.join(ROOT, "domains")
-PACKS = dp.available_domains(DOMAINS)
+PACKS = available_domains(DOMAINS)
 
 with open(os.path.join(DOMAINS, "schema.json")) as f:
     SCHEMA = json.load(f)
@@ -39,7 +44,7 @@ def test_pack_passes_the_schema(name):
 
 @pytest.mark.parametrize("name", PACKS)
 def test_pack_loads_and_resolves(name):
-    pack = dp.resolve_pack(name, domains_dir=DOMAINS)
+    pack = resolve_pack(name, domains_dir=DOMAINS)
     assert pack["name"] == name
     assert pack["specs"] and len(pack["specs"]) == pack["package_count"]
     assert pack["size"] == raw(name)["default_size"]
@@ -47,7 +52,7 @@ def test_pack_loads_and_resolves(name):
     assert pack["spack_target"] == pack["target"]
     # every spec parses with the Spack-free parser and names a lower-case package
     for spec in pack["specs"]:
-        assert dp.parse_spec(spec).name == spec.split("+")[0].split()[0].split("@")[0]
+        assert parse_spec(spec).name == spec.split("+")[0].split()[0].split("@")[0]
 
 
 @pytest.mark.parametrize("name", PACKS)
@@ -78,7 +83,7 @@ def test_no_unexplained_pins_in_shipped_packs():
     for name in PACKS:
         data = raw(name)
         for spec in (s for group in data["specs"].values() for s in group):
-            if dp.parse_spec(spec).pinned:
+            if parse_spec(spec).pinned:
                 assert spec in data.get("pins", {}), "%s: %s" % (name, spec)
 
 
@@ -90,14 +95,14 @@ def test_catalogue_domains_are_covered():
               "r-lme4", "py-nltk", "py-qiskit-aer", "ipopt", "paraview", "hpl"]
     everywhere = set()
     for name in PACKS:
-        everywhere.update(dp.resolve_pack(name, domains_dir=DOMAINS)["packages"])
+        everywhere.update(resolve_pack(name, domains_dir=DOMAINS)["packages"])
     assert sorted(set(wanted) - everywhere) == []
 
 
 def test_chemistry_pack_is_built_from_specs_of_the_specialised_packs():
     # `deploy.yml -e domain=chemistry` is the headline command; the broad pack reuses only specs
     # that the narrower packs already concretize, so it stays as tested as they are.
-    pack = dp.resolve_pack("chemistry", domains_dir=DOMAINS)
+    pack = resolve_pack("chemistry", domains_dir=DOMAINS)
     others = set()
     for name in PACKS:
         if name != "chemistry":
@@ -108,7 +113,7 @@ def test_chemistry_pack_is_built_from_specs_of_the_specialised_packs():
 
 
 def test_selftest_pack_uses_the_offline_test_repository():
-    pack = dp.resolve_pack("selftest", domains_dir=DOMAINS)
+    pack = resolve_pack("selftest", domains_dir=DOMAINS)
     assert pack["specs"] == ["tinyapp", "tinycmake+fancy"]
     assert pack["repos"] == [os.path.join(ROOT, "tests", "testrepo", "spack_repo", "wizardtest")]
     assert pack["source_mirrors"] == [os.path.join(ROOT, "tests", "testrepo", "mirror")]
@@ -119,8 +124,8 @@ def test_selftest_pack_uses_the_offline_test_repository():
 
 
 def test_spack_yaml_for_selftest():
-    pack = dp.resolve_pack("selftest", domains_dir=DOMAINS)
-    env = dp.spack_yaml(pack)["spack"]
+    pack = resolve_pack("selftest", domains_dir=DOMAINS)
+    env = spack_yaml(pack)["spack"]
     assert env["specs"] == ["tinyapp", "tinycmake+fancy"]
     assert env["concretizer"] == {"unify": True}
     assert env["packages"] == {"all": {"require": "target=x86_64_v3"}}
@@ -130,29 +135,29 @@ def test_spack_yaml_for_selftest():
 
 
 def test_catalogue_rows():
-    rows = dp.catalogue(DOMAINS)
+    rows = catalogue(DOMAINS)
     assert [r["name"] for r in rows] == PACKS
     genomics = [r for r in rows if r["name"] == "genomics"][0]
     assert genomics["package_count"] == 12
     assert genomics["instance_type"] == "r7i.8xlarge" and genomics["price_usd_hour"] == 2.1168
-    lines = dp.format_table(rows, [("name", "name"), ("price_usd_hour", "$/hour")])
+    lines = format_table(rows, [("name", "name"), ("price_usd_hour", "$/hour")])
     assert lines[0].split() == ["name", "$/hour"] and set(lines[1]) <= {"-", " "}
     assert len(lines) == len(rows) + 2
 
 
 def test_files_digest_follows_the_pack_files(tmp_path):
-    pack = dp.resolve_pack("selftest", domains_dir=DOMAINS)
-    assert pack["files_digest"] == dp.tree_digest(pack["repos"] + pack["source_mirrors"])
+    pack = resolve_pack("selftest", domains_dir=DOMAINS)
+    assert pack["files_digest"] == tree_digest(pack["repos"] + pack["source_mirrors"])
     tree = tmp_path / "repo"
     (tree / "packages" / "a").mkdir(parents=True)
     (tree / "packages" / "a" / "package.py").write_text("x = 1\n")
-    before = dp.tree_digest([str(tree)])
-    assert dp.tree_digest([str(tree)]) == before
+    before = tree_digest([str(tree)])
+    assert tree_digest([str(tree)]) == before
     (tree / "packages" / "a" / "package.py").write_text("x = 2\n")
-    edited = dp.tree_digest([str(tree)])
+    edited = tree_digest([str(tree)])
     assert edited != before
     (tree / "packages" / "a" / "package.py").rename(tree / "packages" / "a" / "other.py")
-    assert dp.tree_digest([str(tree)]) not in (before, edited)
+    assert tree_digest([str(tree)]) not in (before, edited)
 
 
 def test_missing_pack_repository_is_named(tmp_path):
@@ -160,6 +165,6 @@ def test_missing_pack_repository_is_named(tmp_path):
     domains.mkdir()
     shutil.copy(os.path.join(DOMAINS, "schema.json"), str(domains))
     shutil.copy(os.path.join(DOMAINS, "selftest.yml"), str(domains))
-    with pytest.raises(dp.DomainPackError) as e:
-        dp.resolve_pack("selftest", domains_dir=str(domains))
+    with pytest.raises(DomainPackError) as e:
+        resolve_pack("selftest", domains_dir=str(domains))
     assert "tests/testrepo/spack_repo/wizardtest" in str(e.value) and "selftest.yml" in str(e.value)

@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.research.wizard.plugins.module_utils import _domain_pack as dp
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_spec import parse_spec
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_validate import load_all, load_pack
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DOMAINS = os.path.join(ROOT, "domains")
@@ -25,7 +26,7 @@ def run_spack(spack, *args, timeout=1200):
 def all_pack_specs():
     """{spec: [pack, ...]} over specs and optional specs of every pack except selftest."""
     out = {}
-    for name, data in dp.load_all(DOMAINS).items():
+    for name, data in load_all(DOMAINS).items():
         if data.get("repos"):
             continue  # packs with their own repository are checked against it below
         specs = [s for group in data["specs"].values() for s in group]
@@ -44,10 +45,10 @@ def test_every_package_name_is_known_to_spack(spack_packages):
     assert len(spack_packages) > 7000
     unknown = {}
     for spec, packs in all_pack_specs().items():
-        for name in dp.parse_spec(spec).package_names:
+        for name in parse_spec(spec).package_names:
             if name not in spack_packages:
                 unknown.setdefault(name, set()).update(packs)
-    for name, data in dp.load_all(DOMAINS).items():
+    for name, data in load_all(DOMAINS).items():
         for ext in data.get("externals") or []:
             if ext["package"] not in spack_packages:
                 unknown.setdefault(ext["package"], set()).add(name + " (externals)")
@@ -64,7 +65,7 @@ def test_every_variant_and_version_is_known_to_spack(tmp_path, spack):
 
 
 def test_selftest_packages_are_in_the_test_repository():
-    data = dp.load_pack("selftest", DOMAINS)
+    data = load_pack("selftest", DOMAINS)
     for spec in (s for group in data["specs"].values() for s in group):
-        for name in dp.parse_spec(spec).package_names:
+        for name in parse_spec(spec).package_names:
             assert os.path.isfile(os.path.join(TESTREPO_PACKAGES, name, "package.py")), name

@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.research.wizard.plugins.module_utils._domain_pack import SpecSyntaxError, parse_spec
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_errors import SpecSyntaxError
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_spec import parse_spec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "spack-1.1.1")

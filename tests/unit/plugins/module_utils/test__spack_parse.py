@@ -3,6 +3,7 @@ import json
 import os
 
 import pytest
+import yaml
 
 from ansible_collections.research.wizard.plugins.module_utils._spack_parse import (
     EVENT_RANK, HINTS, KINDS, InstallOutputParser, error_summary, fetch_failures, parse_buildcache_list,
@@ -276,48 +277,33 @@ def test_new_installer_failure_without_its_list_still_fails():
     assert [(e['package'], e['event'], e['log']) for e in closed] == [('tinybroken', 'failed', None)]
 
 
-# (generation, fixture, kind, text the summary must show). Every kind in KINDS has a recording.
-SUMMARIES = [
-    ('0.23', 'err-spec-unsat-version', 'unsatisfiable', "Cannot satisfy 'libtiny@2.0'"),
-    ('1.1.1', 'err-spec-unsat-version', 'unsatisfiable', 'No version exists that satisfies these input specs: zlib@99.99'),
-    ('1.1.1', 'err-spec-unsat-libtiny', 'unsatisfiable', 'input specs: libtiny@2.0'),
-    ('1.1.1', 'err-spec-unsat-variant', 'unknown-variant', "No such variant {'nosuchvariant'} for spec: 'libtiny+nosuchvariant'"),
-    ('0.23', 'err-env-add-malformed', 'syntax', 'unexpected tokens in the spec string\nzlib@@1\n    ^'),
-    ('1.1.1', 'err-env-add-malformed', 'syntax', 'unexpected characters in the spec string\nzlib@@1\n    ^'),
-    ('1.1.1', 'err-spec-malformed', 'syntax', 'tinyapp@@1\n       ^'),
-    ('0.23', 'err-env-add-nosuchpkg', 'unknown-package', 'no such package: nosuchpkg'),
-    ('1.1.1', 'err-env-add-nosuchpkg', 'unknown-package', 'no such package: nosuchpkg'),
-    ('0.23', 'err-install-nosuchpkg', 'unknown-package', 'nosuchpkg'),
-    ('1.1.1', 'err-install-nosuchpkg', 'unknown-package', "cannot concretize 'nosuchpkg', since 'nosuchpkg' does not exist"),
-    ('0.23', 'err-unreachable-dead-s3-spec', 'connection', 'Could not connect to the endpoint URL'),
-    ('0.23', 'err-signed-mirror-install', 'signature', 'UnsignedPackageException'),
-    # 1.x drops unsigned binaries of a signed mirror without a word: what is left is a cache miss.
-    ('1.1.1', 'err-signed-mirror-install', 'cache-miss', 'No binary found when cache-only was specified'),
-    ('1.1.1', 'err-cache-miss', 'cache-miss', 'No binary found when cache-only was specified'),
-    # ... and so does an unreachable S3 mirror: not a connection error any more, and not retried.
-    ('1.1.1', 'err-unreachable-dead-s3-install', 'cache-miss', 'No binary found when cache-only was specified'),
-    ('0.23', 'err-build-best-effort', 'build', 'ProcessError'),
-    ('1.1.1', 'err-build-best-effort', 'build', 'ProcessError'),
-    ('1.1.1', 'err-build-best-effort-newinst', 'build', 'failed to install: tinybroken@0.1/cjqevw4'),
-    ('1.1.1', 'err-fetch-no-mirror', 'fetch', 'All fetchers failed for spack-stage-libtiny-1.0'),
-    ('1.1.1', 'err-fetch-alias-only-mirror', 'fetch', 'All fetchers failed for spack-stage-compiler-wrapper-1.1.0'),
-    # The new installer says only "failed"; the state before it ("staging") tells a fetch.
-    ('1.1.1', 'err-fetch-no-mirror-newinst', 'fetch', 'libtiny@1.0/vzcq3je (while staging: fetching the source failed)'),
-]
+def classifier_cases():
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'test__spack_parse.yaml')) as f:
+        return yaml.safe_load(f)
 
 
-@pytest.mark.parametrize('gen,name,kind,needle', SUMMARIES)
-def test_error_summary(gen, name, kind, needle):
-    summary = error_summary(err(name, gen), out(name, gen))
-    assert rc(name, gen) != 0
-    assert summary['kind'] == kind
-    assert needle in summary['error']
-    assert summary['transient'] == (kind == 'connection')
-    assert kind in HINTS
+CASES = classifier_cases()
+
+
+@pytest.mark.parametrize('case', CASES, ids=[c['id'] for c in CASES])
+def test_error_summary(case):
+    if 'fixture' in case:
+        assert rc(case['fixture'], case['gen']) != 0
+        summary = error_summary(err(case['fixture'], case['gen']), out(case['fixture'], case['gen']))
+    else:
+        summary = error_summary(case['stderr'])
+    assert summary['kind'] == case['kind']
+    assert case['error'] in summary['error']
+    if 'detail' in case:
+        assert summary['detail'] == case['detail']
+    assert '\n' not in summary['detail']
+    assert summary['transient'] == (case['kind'] == 'connection')
+    assert case['kind'] in HINTS or case['kind'] == 'other'
 
 
 def test_every_kind_has_a_recording():
-    assert {kind[0] for kind in KINDS} | {'build', 'connection', 'fetch'} <= {s[2] for s in SUMMARIES}
+    recorded = {c['kind'] for c in CASES if 'fixture' in c}
+    assert {kind[0] for kind in KINDS} | {'build', 'connection', 'fetch'} <= recorded
 
 
 @pytest.mark.parametrize('gen,name', [('1.1.1', 'err-fetch-no-mirror'), ('1.1.1', 'err-fetch-alias-only-mirror')])

@@ -2,16 +2,19 @@
 # Copyright (c) research.wizard developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Controller-side action for research.wizard.domain_pack (documented in plugins/modules/domain_pack.py)."""
+"""Controller-side action for research.wizard.domain_pack_info (documented in plugins/modules/domain_pack_info.py)."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.research.wizard.plugins.module_utils._domain_pack import (
-    DomainPackError, PackValidationError, SpecSyntaxError, UnknownDomainError, available_domains,
-    catalogue, default_domains_dir, format_table, load_pack, resolve_pack, spack_yaml)
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_errors import (
+    DomainPackError, PackValidationError, SpecSyntaxError, UnknownDomainError)
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_resolve import catalogue, resolve_pack, spack_yaml
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_validate import (
+    available_domains, default_domains_dir, load_pack)
+from ansible_collections.research.wizard.plugins.plugin_utils.table import format_table
 
 CATALOGUE_COLUMNS = [("name", "name"), ("title", "title"), ("package_count", "packages"),
                      ("instance_type", "default instance"), ("price_usd_hour", "$/hour")]

@@ -4,14 +4,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-# This file holds only the documentation: research.wizard.domain_pack is an action plugin
-# (plugins/action/domain_pack.py) that runs entirely on the controller.
+# This file holds only the documentation: research.wizard.domain_pack_info is an action plugin
+# (plugins/action/domain_pack_info.py) that runs entirely on the controller.
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 DOCUMENTATION = r'''
-module: domain_pack
+module: domain_pack_info
 short_description: Load, validate and resolve a domain pack on the controller
 version_added: 0.1.0
 description:
@@ -23,6 +23,8 @@ description:
   - An unknown pack name fails with the list of available packs and the nearest name. A pack that does not
     match the schema fails with the file, the key path and what was expected, for every problem at once.
   - Runs on the controller only; nothing is sent to the target and nothing changes.
+  - This module was called C(research.wizard.domain_pack) (the name of the role that runs it); that name
+    still works, is deprecated, and will be removed.
 options:
   name:
     description:
@@ -87,6 +89,7 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - ansible.builtin.action_common_attributes.facts
 attributes:
   action:
     support: full
@@ -99,6 +102,9 @@ attributes:
     details: The action never changes anything.
   diff_mode:
     support: none
+  facts:
+    support: full
+    details: With O(fact_name) only.
   platform:
     platforms: all
 notes:
@@ -115,7 +121,7 @@ author:
 
 EXAMPLES = r'''
 - name: Resolve the genomics pack with the site's overrides
-  research.wizard.domain_pack:
+  research.wizard.domain_pack_info:
     name: genomics
     size: large
     overrides:
@@ -132,13 +138,13 @@ EXAMPLES = r'''
     msg: "{{ genomics.pack.specs }} on {{ genomics.pack.instance.instance_type }}"
 
 - name: Resolve the pack chosen on the command line into a host fact
-  research.wizard.domain_pack:
+  research.wizard.domain_pack_info:
     name: "{{ domain }}"
     overrides: "{{ wizard_domain_overrides | default({}) }}"
     fact_name: wizard_pack
 
 - name: Validate every pack and print the catalogue
-  research.wizard.domain_pack:
+  research.wizard.domain_pack_info:
   register: all_packs
 
 - name: Catalogue
