@@ -11,24 +11,31 @@ name: ec2
 short_description: EC2 instances of research.wizard deployments
 version_added: 0.1.0
 description:
+  - P(amazon.aws.aws_ec2#inventory) with the wizard's defaults. Sessions, credentials, assume-role, regions, filters,
+    hostnames, retries and caching are amazon.aws's; this plugin adds only what describes a research.wizard
+    deployment.
   - Lists the EC2 instances that carry the research.wizard tags (C(research-wizard:deployment),
     C(research-wizard:domain), C(research-wizard:owner), C(research-wizard:size)) in the configured regions.
   - Groups them by domain, deployment, size, instance type, state and region, for example
     C(wizard_domain_chemistry), C(wizard_deployment_chem_dev), C(wizard_size_small), C(wizard_type_c7i_large),
     C(wizard_state_running); every host is also in C(wizard_instances) (with the default O(group_prefix)).
-  - Host variables are prefixed with C(wizard_) (V(wizard_domain), V(wizard_deployment), V(wizard_spack_root),
-    V(wizard_cache_url), V(wizard_instance_id), ...) and marked unsafe, so a tag value is never templated.
+  - Host variables are only the C(wizard_) ones (V(wizard_domain), V(wizard_deployment), V(wizard_spack_root),
+    V(wizard_cache_url), V(wizard_instance_id), ...) and C(ansible_host), marked unsafe, so a tag value is never
+    templated and nothing collides with Ansible's own names. O(compose), O(groups) and O(keyed_groups) see them.
   - The raw EC2 answer is cached (O(cache)), never the built inventory, so changing O(compose), O(groups)
     or O(keyed_groups) takes effect without a refresh.
   - The config file name must end in C(ec2.yml) or C(ec2.yaml), for example C(wizard.ec2.yml).
+  - A plain P(amazon.aws.aws_ec2#inventory) configuration that gives the same groups and C(wizard_) variables is
+    C(inventories/aws/wizard.aws_ec2.yml) in the collection; AWX uses it as its native EC2 inventory source.
 author:
   - research.wizard developers (@research-wizard)
-requirements:
-  - boto3
-  - botocore
 extends_documentation_fragment:
   - constructed
   - inventory_cache
+  - amazon.aws.boto3
+  - amazon.aws.common.plugins
+  - amazon.aws.region.plugins
+  - amazon.aws.assume_role.plugins
 options:
   plugin:
     description: Marks the file as a config of this plugin.
@@ -38,43 +45,11 @@ options:
   regions:
     description:
       - Regions to search. Keep this short; every region is one or more API calls.
-      - When empty, the region of the AWS configuration (C(AWS_REGION), C(AWS_DEFAULT_REGION) or the profile) is used.
+      - When empty, the configured region (O(region), C(AWS_REGION), C(AWS_DEFAULT_REGION) or the profile's)
+        is searched, not every region as with P(amazon.aws.aws_ec2#inventory).
     type: list
     elements: str
     default: []
-  endpoint_url:
-    description:
-      - URL of an EC2-compatible endpoint instead of AWS, for example an emulator such as moto.
-    type: str
-    env:
-      - name: AWS_ENDPOINT_URL_EC2
-      - name: AWS_ENDPOINT_URL
-      - name: AWS_URL
-    aliases: [aws_endpoint_url]
-  aws_profile:
-    description: Named AWS profile to use.
-    type: str
-    env:
-      - name: AWS_PROFILE
-    aliases: [profile]
-  aws_access_key:
-    description: AWS access key ID; by default boto3 finds credentials itself (environment, profile, instance role).
-    type: str
-    env:
-      - name: AWS_ACCESS_KEY_ID
-    aliases: [access_key]
-  aws_secret_key:
-    description: AWS secret access key.
-    type: str
-    env:
-      - name: AWS_SECRET_ACCESS_KEY
-    aliases: [secret_key]
-  aws_session_token:
-    description: AWS session token for temporary credentials.
-    type: str
-    env:
-      - name: AWS_SESSION_TOKEN
-    aliases: [session_token]
   domains:
     description: Only instances of these domain packs (empty for all).
     type: list
@@ -85,33 +60,51 @@ options:
     type: list
     elements: str
     default: []
-  filters:
-    description:
-      - More EC2 DescribeInstances filters, as a mapping of filter name to a value or a list of values,
-        for example C(tag:research-wizard:owner) or C(instance-type).
-      - They are added to the filter that selects research.wizard instances; they cannot widen it.
-    type: dict
-    default: {}
   states:
     description: Instance states to include (terminated instances are excluded by default).
     type: list
     elements: str
     default: [pending, running, stopping, stopped]
+  filters:
+    description:
+      - More EC2 DescribeInstances filters, as a mapping of filter name to a value or a list of values,
+        for example C(tag:research-wizard:owner) or C(instance-type), as in P(amazon.aws.aws_ec2#inventory).
+      - They are added to the filter that selects research.wizard instances; they cannot widen it.
+    type: dict
+    default: {}
+  include_filters:
+    description:
+      - Alternatives to O(filters), as in P(amazon.aws.aws_ec2#inventory) (an instance matching any of them is listed),
+        each within the research.wizard instances.
+    type: list
+    elements: dict
+    default: []
+  exclude_filters:
+    description: Instances matching any of these filters are left out, as in P(amazon.aws.aws_ec2#inventory).
+    type: list
+    elements: dict
+    default: []
+  strict_permissions:
+    description: When V(false), a region where DescribeInstances is not allowed is skipped instead of failing.
+    type: bool
+    default: true
   hostnames:
     description:
-      - Order of preference for the inventory host name. The first that gives a value not already used by
-        another instance wins; the instance id is the last resort.
-      - Choices are C(tag:<name>) (a tag value, for example C(tag:Name)), C(instance-id), C(public-dns-name),
-        C(public-ip-address), C(private-dns-name) and C(private-ip-address).
+      - Order of preference for the inventory host name, in the syntax of P(amazon.aws.aws_ec2#inventory)'s O(hostnames)
+        (C(tag:<name>), a DescribeInstances filter name such as C(instance-id), C(private-ip-address) or
+        C(dns-name), or a mapping with C(name), C(prefix) and C(separator)). C(public-dns-name) and
+        C(public-ip-address) stand for C(dns-name) and C(ip-address).
+      - The first that gives a value not already used by another instance wins; the instance id is the last
+        resort, so every instance is one host.
     type: list
-    elements: str
+    elements: raw
     default: ['tag:Name', 'instance-id']
   ansible_host:
     description:
-      - Order of preference for C(ansible_host) (C(public-ip-address), C(public-dns-name), C(private-ip-address),
-        C(private-dns-name)). An empty list leaves C(ansible_host) unset.
+      - Order of preference for C(ansible_host). An empty list leaves C(ansible_host) unset.
     type: list
     elements: str
+    choices: [public-ip-address, public-dns-name, private-ip-address, private-dns-name]
     default: [public-ip-address, private-ip-address]
   group_prefix:
     description: Prefix of the groups this plugin creates (not of O(groups) or O(keyed_groups)).
@@ -148,21 +141,21 @@ import datetime
 import re
 
 from ansible.errors import AnsibleError
-from ansible.module_utils.common.text.converters import to_native
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.utils.unsafe_proxy import wrap_var
 
+from ansible_collections.amazon.aws.plugins.inventory.aws_ec2 import InventoryModule as AwsEc2InventoryModule
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import ansible_dict_to_boto3_filter_list
+
 try:
-    import boto3
     import botocore.exceptions
-    HAS_BOTO3 = True
-except ImportError:  # pragma: no cover - reported in verify_file/parse
-    HAS_BOTO3 = False
+except ImportError:  # pragma: no cover - amazon.aws reports a missing SDK in parse()
+    pass
 
 TAG_PREFIX = "research-wizard:"
 DEPLOYMENT_TAG = TAG_PREFIX + "deployment"
 
-# host variable name -> tag key (without the prefix)
+# host variable -> tag key (without the prefix)
 TAG_VARS = {
     "wizard_domain": "domain",
     "wizard_deployment": "deployment",
@@ -173,212 +166,185 @@ TAG_VARS = {
     "wizard_ssh_user": "ssh-user",
 }
 
-ADDRESS_FIELDS = {
-    "instance-id": "InstanceId",
-    "public-dns-name": "PublicDnsName",
-    "public-ip-address": "PublicIpAddress",
-    "private-dns-name": "PrivateDnsName",
-    "private-ip-address": "PrivateIpAddress",
+# host variable -> its place in a DescribeInstances instance
+INSTANCE_VARS = {
+    "wizard_instance_id": ("InstanceId",),
+    "wizard_instance_type": ("InstanceType",),
+    "wizard_state": ("State", "Name"),
+    "wizard_availability_zone": ("Placement", "AvailabilityZone"),
+    "wizard_image_id": ("ImageId",),
+    "wizard_architecture": ("Architecture",),
+    "wizard_public_ip": ("PublicIpAddress",),
+    "wizard_private_ip": ("PrivateIpAddress",),
+    "wizard_key_name": ("KeyName",),
 }
 
+# group (after the group prefix) -> the host variable it is keyed by
+GROUP_VARS = (
+    ("domain", "wizard_domain"),
+    ("deployment", "wizard_deployment"),
+    ("size", "wizard_size"),
+    ("type", "wizard_instance_type"),
+    ("state", "wizard_state"),
+    ("region", "wizard_region"),
+)
+
+ANSIBLE_HOST_VARS = {
+    "public-ip-address": "wizard_public_ip",
+    "public-dns-name": "wizard_public_dns",
+    "private-ip-address": "wizard_private_ip",
+    "private-dns-name": "wizard_private_dns",
+}
+
+# This plugin's names for aws_ec2 hostnames that are DescribeInstances filter names there.
+HOSTNAME_ALIASES = {"public-dns-name": "dns-name", "public-ip-address": "ip-address"}
+
+# The region of an availability zone, Local and Wavelength Zones included (us-west-2-lax-1a is in us-west-2).
+_REGION_OF_ZONE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+")
 _UNSAFE_GROUP_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
 
-def _plain(value):
-    """The API answer with datetimes as ISO strings, so any cache plugin can store it."""
-    if isinstance(value, dict):
-        return dict((k, _plain(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, (datetime.datetime, datetime.date)):
-        return value.isoformat()
-    return value
+def _dig(instance, path):
+    for key in path:
+        instance = (instance or {}).get(key)
+    return instance
 
 
-def _group_part(value):
-    return _UNSAFE_GROUP_CHARS.sub("_", str(value)).lower()
+def _iso(value):
+    """A launch time as ISO text, whether it comes from boto3 (datetime) or from a JSON cache (text)."""
+    return value.isoformat() if isinstance(value, (datetime.datetime, datetime.date)) else value
 
 
-class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+def group_part(value):
+    return _UNSAFE_GROUP_CHARS.sub("_", to_text(value)).lower()
+
+
+def _region(instance):
+    zone = _dig(instance, ("Placement", "AvailabilityZone")) or ""
+    region = _REGION_OF_ZONE.match(zone)
+    return region.group(0) if region else zone[:-1] or None
+
+
+def wizard_hostvars(instance):
+    """The wizard_* variables of one DescribeInstances instance."""
+    tags = dict((t.get("Key"), t.get("Value")) for t in instance.get("Tags") or [])
+    hostvars = dict((var, _dig(instance, path)) for var, path in INSTANCE_VARS.items())
+    hostvars.update((var, tags.get(TAG_PREFIX + key)) for var, key in TAG_VARS.items())
+    hostvars.update({
+        "wizard_region": _region(instance),
+        "wizard_launch_time": _iso(instance.get("LaunchTime")),
+        "wizard_public_dns": instance.get("PublicDnsName") or None,
+        "wizard_private_dns": instance.get("PrivateDnsName") or None,
+        "wizard_spot": instance.get("InstanceLifecycle") == "spot",
+        "wizard_imdsv2_required": _dig(instance, ("MetadataOptions", "HttpTokens")) == "required",
+        "wizard_tags": tags,
+    })
+    return hostvars
+
+
+def _failure_hint(exception):
+    """What to do about the failures met first; amazon.aws's messages say only what failed."""
+    if isinstance(exception, (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError)):
+        return ("no usable AWS credentials ({0}). Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "or aws_profile / aws_access_key / aws_secret_key in the inventory config, or run on a host with an "
+                "instance profile.")
+    if isinstance(exception, botocore.exceptions.ProfileNotFound):
+        return "{0}; set aws_profile (or AWS_PROFILE) to a configured profile."
+    if isinstance(exception, botocore.exceptions.ClientError) and exception.response.get("Error", {}).get("Code") in (
+            "AuthFailure", "UnauthorizedOperation", "InvalidClientTokenId", "ExpiredToken", "RequestExpired",
+            "SignatureDoesNotMatch"):
+        return "AWS refused the credentials: {0}"
+    return "{0}"
+
+
+class InventoryModule(AwsEc2InventoryModule):
 
     NAME = "research.wizard.ec2"
+    INVENTORY_FILE_SUFFIXES = ("ec2.yml", "ec2.yaml")
 
-    def verify_file(self, path):
-        if super(InventoryModule, self).verify_file(path):
-            return path.endswith(("ec2.yml", "ec2.yaml"))
-        return False
+    # aws_ec2 options this plugin does not offer, at the values its behaviour rests on: the host variables
+    # are the wizard_* ones (no raw, prefixed, ec2_tag_ or SSM variables) and every instance is one host.
+    FIXED_OPTIONS = {
+        "allow_duplicated_hosts": False,
+        "hostvars_prefix": None,
+        "hostvars_suffix": None,
+        "use_contrib_script_compatible_ec2_tag_keys": False,
+        "use_contrib_script_compatible_sanitization": False,
+        "use_ssm_inventory": False,
+        "route53_enabled": False,
+        "route53_hostnames": [],
+        "route53_excluded_zones": [],
+    }
 
-    # --- talking to AWS -------------------------------------------------------------------------
+    def get_option(self, option, hostvars=None):
+        if option in self.FIXED_OPTIONS:
+            return self.FIXED_OPTIONS[option]
+        return super(InventoryModule, self).get_option(option, hostvars)
 
-    def _session(self, region):
-        kwargs = {"region_name": region}
-        if self.get_option("aws_profile"):
-            kwargs["profile_name"] = self.get_option("aws_profile")
-        if self.get_option("aws_access_key") or self.get_option("aws_secret_key"):
-            kwargs["aws_access_key_id"] = self.get_option("aws_access_key")
-            kwargs["aws_secret_access_key"] = self.get_option("aws_secret_key")
-            kwargs["aws_session_token"] = self.get_option("aws_session_token")
-        return boto3.session.Session(**kwargs)
+    def fail_aws(self, message, exception=None):
+        detail = "%s: %s" % (message, to_native(exception)) if exception else to_native(message)
+        raise AnsibleError("%s: %s" % (self.NAME, _failure_hint(exception).format(detail)))
 
-    def _client(self, region):
-        try:
-            session = self._session(region)
-        except botocore.exceptions.ProfileNotFound as e:
-            raise AnsibleError("research.wizard.ec2: %s; set aws_profile (or AWS_PROFILE) to a configured profile."
-                               % to_native(e))
-        return session.client("ec2", endpoint_url=self.get_option("endpoint_url") or None)
+    # --- what is asked of EC2 --------------------------------------------------------------------
 
-    def _regions(self):
-        regions = list(self.get_option("regions") or [])
+    def _boto3_regions(self, service):
+        # A deployment lives in one region; aws_ec2 would scan every region (seconds each) when none is set.
+        regions = self.get_option("regions") or [region for region in [self.region] if region]
         if not regions:
-            try:
-                region = self._session(None).region_name
-            except botocore.exceptions.ProfileNotFound as e:
-                raise AnsibleError("research.wizard.ec2: %s" % to_native(e))
-            if not region:
-                raise AnsibleError("research.wizard.ec2: no region to search; set 'regions' in the inventory config "
-                                   "or AWS_REGION / AWS_DEFAULT_REGION.")
-            regions = [region]
+            self.fail_aws("no region to search; set 'regions' in the inventory config or AWS_REGION / "
+                          "AWS_DEFAULT_REGION.")
         return regions
 
-    def _api_filters(self):
-        filters = [
-            {"Name": "tag-key", "Values": [DEPLOYMENT_TAG]},
-            {"Name": "instance-state-name", "Values": list(self.get_option("states"))},
-        ]
+    def _wizard_filters(self):
+        wanted = {"tag-key": DEPLOYMENT_TAG, "instance-state-name": list(self.get_option("states"))}
         if self.get_option("domains"):
-            filters.append({"Name": "tag:" + TAG_PREFIX + "domain", "Values": list(self.get_option("domains"))})
+            wanted["tag:" + TAG_PREFIX + "domain"] = list(self.get_option("domains"))
         if self.get_option("deployments"):
-            filters.append({"Name": "tag:" + DEPLOYMENT_TAG, "Values": list(self.get_option("deployments"))})
-        for name, values in sorted((self.get_option("filters") or {}).items()):
-            if not isinstance(values, list):
-                values = [values]
-            filters.append({"Name": name, "Values": [to_native(v) for v in values]})
-        return filters
+            wanted["tag:" + DEPLOYMENT_TAG] = list(self.get_option("deployments"))
+        return ansible_dict_to_boto3_filter_list(wanted)
 
-    def _describe(self, region):
-        client = self._client(region)
-        instances = []
-        try:
-            paginator = client.get_paginator("describe_instances")
-            for page in paginator.paginate(Filters=self._api_filters()):
-                for reservation in page.get("Reservations", []):
-                    instances.extend(reservation.get("Instances", []))
-        except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError) as e:
-            raise AnsibleError(
-                "research.wizard.ec2: no usable AWS credentials (%s). Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY, or aws_profile / aws_access_key / aws_secret_key in the inventory config, "
-                "or run on a host with an instance profile." % to_native(e))
-        except botocore.exceptions.ClientError as e:
-            code = e.response.get("Error", {}).get("Code", "")
-            if code in ("AuthFailure", "UnauthorizedOperation", "InvalidClientTokenId", "ExpiredToken",
-                        "RequestExpired", "SignatureDoesNotMatch"):
-                raise AnsibleError("research.wizard.ec2: AWS refused the credentials in %s (%s): %s"
-                                   % (region, code, to_native(e)))
-            raise AnsibleError("research.wizard.ec2: DescribeInstances failed in %s: %s" % (region, to_native(e)))
-        except botocore.exceptions.BotoCoreError as e:
-            raise AnsibleError("research.wizard.ec2: DescribeInstances failed in %s: %s" % (region, to_native(e)))
-        return instances
-
-    def _query(self):
-        """The raw answer: {region: [instance, ...]} with datetimes as strings."""
-        return dict((region, _plain(self._describe(region))) for region in self._regions())
+    def _get_instances_by_region(self, regions, filters, strict_permissions):
+        # Every query (each of include_filters and exclude_filters) stays within the wizard's instances.
+        return super(InventoryModule, self)._get_instances_by_region(
+            regions, self._wizard_filters() + sorted(filters, key=lambda f: f["Name"]), strict_permissions)
 
     # --- building the inventory -----------------------------------------------------------------
 
-    def _hostname(self, instance, tags, used):
-        for pref in self.get_option("hostnames"):
-            if pref.startswith("tag:"):
-                value = tags.get(pref[4:])
-            elif pref in ADDRESS_FIELDS:
-                value = instance.get(ADDRESS_FIELDS[pref])
-            else:
-                raise AnsibleError("research.wizard.ec2: unknown hostnames entry %r; use tag:<name> or one of %s"
-                                   % (pref, ", ".join(sorted(ADDRESS_FIELDS))))
-            if value and value not in used:
-                return value
-        return instance["InstanceId"]
+    def _populate(self, groups, hostnames, **kwargs):
+        # One group of every cached instance, whatever the cache's grouping (aws_ec2's, or by region as
+        # written by earlier releases of this plugin).
+        instances = [instance for found in groups.values() for instance in found]
+        hostnames = [HOSTNAME_ALIASES.get(name, name) if isinstance(name, str) else name for name in hostnames]
+        super(InventoryModule, self)._populate(
+            {self.get_option("group_prefix") + "instances": instances}, hostnames, **kwargs)
 
-    def _host_vars(self, region, instance, tags):
-        hostvars = {
-            "wizard_instance_id": instance.get("InstanceId"),
-            "wizard_instance_type": instance.get("InstanceType"),
-            "wizard_state": instance.get("State", {}).get("Name"),
-            "wizard_region": region,
-            "wizard_availability_zone": instance.get("Placement", {}).get("AvailabilityZone"),
-            "wizard_image_id": instance.get("ImageId"),
-            "wizard_architecture": instance.get("Architecture"),
-            "wizard_launch_time": instance.get("LaunchTime"),
-            "wizard_public_ip": instance.get("PublicIpAddress"),
-            "wizard_public_dns": instance.get("PublicDnsName") or None,
-            "wizard_private_ip": instance.get("PrivateIpAddress"),
-            "wizard_private_dns": instance.get("PrivateDnsName") or None,
-            "wizard_key_name": instance.get("KeyName"),
-            "wizard_spot": instance.get("InstanceLifecycle") == "spot",
-            "wizard_imdsv2_required": instance.get("MetadataOptions", {}).get("HttpTokens") == "required",
-            "wizard_tags": tags,
-        }
-        for var, key in TAG_VARS.items():
-            hostvars[var] = tags.get(TAG_PREFIX + key)
-        for pref in self.get_option("ansible_host"):
-            value = instance.get(ADDRESS_FIELDS.get(pref, ""))
-            if value:
-                hostvars["ansible_host"] = value
-                break
-        return hostvars
+    def _launch_order(self, instance):
+        """Region by region as configured, then oldest first: the first instance keeps a shared name."""
+        order = dict((region, index) for index, region in enumerate(self.get_option("regions") or []))
+        return order.get(_region(instance), len(order)), to_text(_iso(instance.get("LaunchTime")) or ""), instance["InstanceId"]
 
-    def _populate(self, results):
+    def _unique_hostname(self, instance, hostnames, used):
+        for preference in hostnames:
+            name = self._get_preferred_hostname(instance, [preference])
+            if name and name not in used:
+                return to_text(name)
+        return to_text(instance["InstanceId"])
+
+    def iter_entry(self, hosts, hostnames, **kwargs):
+        """(host name, wizard_* variables) of each instance, already in the wizard's groups."""
         prefix = self.get_option("group_prefix")
-        strict = self.get_option("strict")
-        everyone = self.inventory.add_group(prefix + "instances")
         used = set()
-        for region in results:  # in the order of the regions option (also kept in the cache)
-            for instance in sorted(results[region], key=lambda i: (i.get("LaunchTime") or "", i.get("InstanceId"))):
-                tags = dict((t.get("Key"), t.get("Value")) for t in instance.get("Tags") or [])
-                hostname = self._hostname(instance, tags, used)
-                used.add(hostname)
-                hostvars = self._host_vars(region, instance, tags)
-
-                host = self.inventory.add_host(hostname, group=everyone)
-                for name, value in (
-                    ("domain", hostvars["wizard_domain"]),
-                    ("deployment", hostvars["wizard_deployment"]),
-                    ("size", hostvars["wizard_size"]),
-                    ("type", hostvars["wizard_instance_type"]),
-                    ("state", hostvars["wizard_state"]),
-                    ("region", region),
-                ):
-                    if value:
-                        group = self.inventory.add_group(prefix + name + "_" + _group_part(value))
-                        self.inventory.add_child(group, host)
-
-                for var, value in hostvars.items():
-                    self.inventory.set_variable(host, var, wrap_var(value))
-
-                # Constructable: compose, groups and keyed_groups see the host's variables.
-                self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
-                self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
-                self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
-
-    def parse(self, inventory, loader, path, cache=True):
-        super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
-        if not HAS_BOTO3:
-            raise AnsibleError("research.wizard.ec2 needs boto3 and botocore on the controller (pip install boto3).")
-        self._read_config_data(path)
-
-        cache_key = self.get_cache_key(path)
-        use_cache = self.get_option("cache") and cache
-        update_cache = self.get_option("cache") and not cache
-
-        results = None
-        if use_cache:
-            try:
-                results = self._cache[cache_key]
-            except KeyError:
-                update_cache = True
-        if results is None:
-            results = self._query()
-        if update_cache:
-            self._cache[cache_key] = results
-
-        self._populate(results)
+        for instance in sorted(hosts, key=self._launch_order):
+            name = self._unique_hostname(instance, hostnames, used)
+            used.add(name)
+            hostvars = wizard_hostvars(instance)
+            for preference in self.get_option("ansible_host"):
+                if hostvars[ANSIBLE_HOST_VARS[preference]]:
+                    hostvars["ansible_host"] = hostvars[ANSIBLE_HOST_VARS[preference]]
+                    break
+            self.inventory.add_host(name)
+            for group, var in GROUP_VARS:
+                if hostvars[var]:
+                    self.inventory.add_child(self.inventory.add_group(prefix + group + "_" + group_part(hostvars[var])),
+                                             name)
+            yield name, wrap_var(hostvars)
