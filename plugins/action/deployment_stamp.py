@@ -2,8 +2,8 @@
 # Copyright (c) research.wizard developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Controller side of research.wizard.deployment_stamp (documented in plugins/modules/deployment_stamp.py):
-the digest of everything a deployment is made from, which only the controller can see."""
+"""Controller side of research.wizard.deployment_stamp and deployment_stamp_info (documented in
+plugins/modules/): the digest of everything a deployment is made from, which only the controller can see."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -16,6 +16,7 @@ import yaml
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.research.wizard.plugins.module_utils._digest import tree_digest
 from ansible_collections.research.wizard.plugins.plugin_utils.pack_errors import DomainPackError
 from ansible_collections.research.wizard.plugins.plugin_utils.pack_resolve import resolve_pack
 
@@ -42,18 +43,7 @@ def input_variables(collection=COLLECTION):
 
 def code_digest(collection=COLLECTION):
     """sha256 of the collection's roles, plugins and playbooks (bytecode caches left out)."""
-    h = hashlib.sha256()
-    for top in CODE_DIRS:
-        for d, dirs, files in os.walk(os.path.join(collection, top)):
-            dirs[:] = sorted(x for x in dirs if x != '__pycache__' and not x.startswith('.'))
-            for name in sorted(files):
-                if name.endswith('.pyc'):
-                    continue
-                path = os.path.join(d, name)
-                h.update(b'\0' + os.path.relpath(path, collection).encode('utf-8') + b'\0')
-                with open(path, 'rb') as f:
-                    h.update(f.read())
-    return h.hexdigest()
+    return tree_digest([os.path.join(collection, top) for top in CODE_DIRS])
 
 
 def inputs_digest(task_vars, pack_args, collection=COLLECTION):
@@ -80,7 +70,7 @@ class ActionModule(ActionBase):
         pack_args = dict((k, args.pop(k, None)) for k in PACK_ARGS)
         if not args.get('inputs_digest'):
             if not pack_args['domain']:
-                result.update(failed=True, msg='deployment_stamp needs domain (or inputs_digest)')
+                result.update(failed=True, msg='%s needs domain (or inputs_digest)' % self._task.action)
                 return result
             args['inputs_digest'] = inputs_digest(task_vars or {}, pack_args)
         result.update(self._execute_module(module_args=args, task_vars=task_vars))

@@ -102,3 +102,32 @@ attributes:
     membership:
       - research.wizard.spack
 '''
+
+    # The options deployment_stamp and deployment_stamp_info share (_deployment_stamp.STAMP_ARGS).
+    DEPLOYMENT_STAMP = r'''
+options:
+  path:
+    description: Stamp file on the host.
+    type: path
+    required: true
+  env:
+    description: Managed Spack environment the stamp is about.
+    type: str
+    required: true
+  inputs_digest:
+    description:
+      - Digest of everything the deployment is made from; the action plugin computes it when omitted.
+    type: str
+  domain:
+    description: Domain pack name, resolved by the action plugin into O(inputs_digest).
+    type: str
+  size:
+    description: Pack size, resolved by the action plugin into O(inputs_digest).
+    type: str
+  overrides:
+    description: Pack overrides, resolved by the action plugin into O(inputs_digest).
+    type: dict
+  domains_dir:
+    description: Directory of the domain packs (default the collection's C(domains/)).
+    type: path
+'''

@@ -14,11 +14,13 @@ prefix). Equal digest and fingerprint: `spack install` would do nothing.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import hashlib
 import json
 import os
 import re
 import sys
+
+from ansible_collections.research.wizard.plugins.module_utils._digest import file_digest, tree_digest
+from ansible_collections.research.wizard.plugins.module_utils._spack import Spack, SpackError, read_json
 
 try:
     import yaml
@@ -35,17 +37,18 @@ PLATFORMS = ('linux', 'darwin', 'windows', 'freebsd', 'cray', 'base')
 ENV_CONDITION = re.compile(r'^\s*(["\'])([A-Za-z_]\w*)\1\s+(not\s+in|in)\s+env\s*$')
 MAX_INCLUDE_DEPTH = 8
 
-
-def file_digest(path):
-    """sha256 of a file's content, or None when it does not exist."""
-    h = hashlib.sha256()
-    try:
-        with open(path, 'rb') as f:
-            for block in iter(lambda: f.read(1 << 20), b''):
-                h.update(block)
-    except (IOError, OSError):
-        return None
-    return h.hexdigest()
+# The options of deployment_stamp and deployment_stamp_info besides the Spack ones (the action
+# plugins turn domain, size, overrides and domains_dir into inputs_digest).
+STAMP_ARGS = dict(
+    path=dict(type='path', required=True),
+    env=dict(type='str', required=True),
+    inputs_digest=dict(type='str'),
+    domain=dict(type='str'),
+    size=dict(type='str'),
+    overrides=dict(type='dict'),
+    domains_dir=dict(type='path'),
+    summary=dict(type='path'),
+)
 
 
 def config_files(directory):
@@ -149,22 +152,6 @@ def repo_paths(config_paths, spack_root, home):
     return sorted(found)
 
 
-def tree_digest(directory):
-    """sha256 over the names, sizes and modification times of a directory's files: package recipes
-    outside git change with nothing else to tell."""
-    h = hashlib.sha256()
-    for d, dirs, files in os.walk(directory):
-        dirs[:] = sorted(x for x in dirs if x != '__pycache__' and not x.startswith('.'))
-        for name in sorted(f for f in files if not f.endswith('.pyc')):
-            path = os.path.join(d, name)
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            h.update(('%s\0%d\0%d\0' % (os.path.relpath(path, directory), st.st_size, st.st_mtime_ns)).encode('utf-8'))
-    return h.hexdigest()
-
-
 def repo_fingerprint(repo, spack_root):
     """{what: digest} of one package repository: its git checkout's HEAD and branch when it is one (a
     spack-packages checkout holds it at <checkout>/repos/spack_repo/<namespace>), else its files. A
@@ -182,7 +169,7 @@ def repo_fingerprint(repo, spack_root):
         return dict((key + ' ' + what, digest) for what, digest in git_checkout(checkout, 'git_').items())
     if repo.startswith(os.path.join(os.path.normpath(spack_root), '')) and os.path.isdir(os.path.join(spack_root, '.git')):
         return {}
-    return {key + ' files': tree_digest(repo)}
+    return {key + ' files': tree_digest(repo, stat_only=True)}
 
 
 def store_database(prefixes):
@@ -273,3 +260,26 @@ def compare(stamp, inputs_digest, spack_root, env_vars, home=None):
             return False, '%s changed' % key.replace('config:', 'Spack configuration ').replace(
                 'repo:', 'package repository ')
     return True, 'nothing changed since the last deployment'
+
+
+def require_digest(spack_module):
+    if not spack_module.params['inputs_digest']:
+        spack_module.fail('inputs_digest is empty: run this module through its action plugin, or give a digest')
+
+
+def check(spack_module):
+    """The read-only check's result: RV current, reason and (when current) the last summary.
+
+    The Spack is found as every module finds it (spack_root, SPACK_ROOT, spack on PATH) but never
+    run: the point is to answer faster than `spack install` could. No Spack at all is not an error
+    here (the deploy installs it next), only a deployment that is not current.
+    """
+    p = spack_module.params
+    try:
+        root = Spack(spack_module.module).root
+    except SpackError as e:
+        current, reason = False, e.msg
+    else:
+        current, reason = compare(read_json(p['path']), p['inputs_digest'], root, p['spack_env_vars'])
+    summary = read_json(p['summary']) if current and p['summary'] else None
+    return dict(changed=False, current=current, reason=reason, summary=summary, inputs_digest=p['inputs_digest'])

@@ -4,7 +4,8 @@
 """One `spack install` process, watched line by line: progress events, per-package results, retries.
 
 AnsibleModule.run_command only returns when the command ends; progress has to be reported while
-Spack runs, so this reads Spack's output as it comes (subprocess with two reader threads).
+Spack runs, so this reads Spack's output as it comes (subprocess with two reader threads). The command
+line itself comes from the command table, through Spack.argv('install', ...).
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -20,19 +21,6 @@ from ansible_collections.research.wizard.plugins.module_utils._spack_parse impor
     InstallOutputParser, error_summary)
 
 ORIGINS = ('cache', 'source', 'already', 'external')
-
-
-def install_args(use_buildcache='auto', jobs=None, fail_fast=False, check_signature=True, specs=()):
-    args = ['install']
-    if use_buildcache != 'auto':
-        args += ['--use-buildcache', use_buildcache]
-    if jobs:
-        args += ['-j', str(jobs)]
-    if fail_fast:
-        args.append('--fail-fast')
-    if not check_signature:
-        args.append('--no-check-signature')
-    return args + list(specs)
 
 
 class ProgressWriter(object):

@@ -22,11 +22,8 @@ description:
   - Reports C(changed) only when C(spack.yaml) or C(spack.lock) changed.
 extends_documentation_fragment:
   - research.wizard.spack
-  - research.wizard.spack.ATTRIBUTES
-attributes:
-  idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
-    support: full
+  - research.wizard.spack.attributes
+  - research.wizard.spack.actiongroup_spack
 options:
   name:
     description: Name of a managed environment (C(spack env create NAME)). Mutually exclusive with O(path).
@@ -179,18 +176,17 @@ import os
 import shutil
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.research.wizard.plugins.module_utils._spack import (
-    SPACK_COMMON_ARGS, Spack, SpackError, dump_yaml, fail, load_lock, read_yaml)
+from ansible_collections.research.wizard.plugins.module_utils._spack import SpackError, dump_yaml, read_json, read_yaml
 from ansible_collections.research.wizard.plugins.module_utils._spack_env import (
     desired_manifest, lock_covers, lock_summary, same_lock, settings_changed)
+from ansible_collections.research.wizard.plugins.module_utils._spack_module import SpackModule
 
 
 def _read(path):
     manifest = os.path.join(path, 'spack.yaml') if path else None
     if not manifest or not os.path.isfile(manifest):
         return None, None
-    return read_yaml(manifest), load_lock(os.path.join(path, 'spack.lock'))
+    return read_yaml(manifest), read_json(os.path.join(path, 'spack.lock'))
 
 
 def _write(module, directory, name, text):
@@ -222,14 +218,13 @@ def present(module, spack):
             shutil.copy(os.path.join(env_dir, 'spack.lock'), os.path.join(scratch, 'spack.lock'))
         if new_specs:
             # `spack add` rejects malformed specs (rc 3) and unknown packages before anything is real.
-            spack.run(['add'] + new_specs, env_dir=scratch, what=', '.join(new_specs))
+            spack.run('add', specs=new_specs, env_dir=scratch, what=', '.join(new_specs))
         unchanged = wanted == current and not new_specs and lock_covers(current_lock, current)
         # Without --force Spack only concretizes roots missing from the lock: changed packages,
         # target or concretizer settings would be silently ignored by an existing lock.
         force = p['force'] or (current_lock is not None and settings_changed(current, wanted))
         if p['concretize'] and (force or not unchanged):
-            spack.run(['concretize'] + (['--force'] if force else []), env_dir=scratch,
-                      what='environment %s' % (name or path))
+            spack.run('concretize', force=force, env_dir=scratch, what='environment %s' % (name or path))
         after, after_lock = _read(scratch)
         if not p['concretize'] and current_lock and after == current:
             after_lock = current_lock
@@ -239,7 +234,8 @@ def present(module, spack):
 
         if changed and not module.check_mode:
             if env_dir is None and name:
-                spack.run(['env', 'create', name, os.path.join(scratch, 'spack.yaml')], what='environment %s' % name)
+                spack.run('env_create', name=name, manifest=os.path.join(scratch, 'spack.yaml'),
+                          what='environment %s' % name)
                 env_dir = spack.env_path(name)
                 if env_dir is None:
                     raise SpackError('spack env create %s succeeded but `spack location --env %s` finds no spack.yaml' % (name, name))
@@ -278,7 +274,7 @@ def absent(module, spack):
         return dict(changed=False)
     if not module.check_mode:
         if p['name']:
-            spack.run(['env', 'remove', '-y', p['name']], what='environment %s' % p['name'])
+            spack.run('env_remove', name=p['name'], what='environment %s' % p['name'])
         else:
             shutil.rmtree(env_dir)
     result = dict(changed=True, env_path=env_dir)
@@ -288,35 +284,30 @@ def absent(module, spack):
     return result
 
 
+def _main(sm):
+    return (present if sm.params['state'] == 'present' else absent)(sm.module, sm.spack)
+
+
 def main():
-    argument_spec = dict(
-        name=dict(type='str'),
-        path=dict(type='path'),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        specs=dict(type='list', elements='str'),
-        exclusive=dict(type='bool', default=False),
-        unify=dict(type='str', choices=['true', 'false', 'when_possible']),
-        view=dict(type='raw'),
-        target=dict(type='str'),
-        repos=dict(type='list', elements='path'),
-        mirrors=dict(type='dict'),
-        include=dict(type='list', elements='str'),
-        config=dict(type='dict'),
-        concretize=dict(type='bool', default=False),
-        force=dict(type='bool', default=False),
-    )
-    argument_spec.update(SPACK_COMMON_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[('name', 'path')], required_one_of=[('name', 'path')])
-    try:
-        spack = Spack(module)
-        spack.require_yaml()
-        spack.version  # refuse unsupported Spack versions before touching anything
-        result = present(module, spack) if module.params['state'] == 'present' else absent(module, spack)
-        result['spack_version'] = spack.version_string
-    except SpackError as e:
-        fail(module, e)
-    module.exit_json(**result)
+    SpackModule(
+        dict(
+            name=dict(type='str'),
+            path=dict(type='path'),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            specs=dict(type='list', elements='str'),
+            exclusive=dict(type='bool', default=False),
+            unify=dict(type='str', choices=['true', 'false', 'when_possible']),
+            view=dict(type='raw'),
+            target=dict(type='str'),
+            repos=dict(type='list', elements='path'),
+            mirrors=dict(type='dict'),
+            include=dict(type='list', elements='str'),
+            config=dict(type='dict'),
+            concretize=dict(type='bool', default=False),
+            force=dict(type='bool', default=False),
+        ),
+        mutually_exclusive=[('name', 'path')], required_one_of=[('name', 'path')],
+    ).run(_main)
 
 
 if __name__ == '__main__':

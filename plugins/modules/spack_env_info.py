@@ -13,14 +13,11 @@ version_added: 0.1.0
 description:
   - Without O(name) or O(path), lists the managed environments.
   - With O(name) or O(path), returns the environment's roots, every concrete spec (name, version, hash,
-    installed, external) and counts.
+    installed, external, and with O(prefixes) its install prefix) and counts.
 extends_documentation_fragment:
   - research.wizard.spack
-  - research.wizard.spack.INFO_MODULE
-attributes:
-  idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
-    support: full
+  - research.wizard.spack.info_module
+  - research.wizard.spack.actiongroup_spack
 options:
   name:
     description: Managed environment to describe.
@@ -28,6 +25,12 @@ options:
   path:
     description: Environment directory to describe.
     type: path
+  prefixes:
+    description:
+      - Also return where each installed spec of the environment is (RV(specs[].prefix)), from one more
+        Spack process (C(spack find --format)).
+    type: bool
+    default: false
 seealso:
   - module: research.wizard.spack_env
 author:
@@ -47,6 +50,17 @@ EXAMPLES = r'''
 - name: Fail when something is missing
   ansible.builtin.assert:
     that: chem.counts.missing == 0
+
+- name: Where is gromacs installed?
+  research.wizard.spack_env_info:
+    name: chemistry
+    prefixes: true
+  register: chem
+
+- name: Run it
+  ansible.builtin.command:
+    argv: ["{{ (chem.specs | selectattr('name', 'equalto', 'gromacs') | first).prefix }}/bin/gmx", --version]
+  changed_when: false
 '''
 
 RETURN = r'''
@@ -97,6 +111,10 @@ specs:
     root:
       description: A root spec of the environment.
       type: bool
+    prefix:
+      description: Install prefix (for an external, its path), null when not installed.
+      type: str
+      returned: with O(prefixes)
 counts:
   description: Number of roots, concrete specs, installed, external and missing specs.
   returned: when it exists
@@ -110,46 +128,47 @@ spack_version:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.research.wizard.plugins.module_utils._spack import (
-    SPACK_COMMON_ARGS, Spack, SpackError, fail, load_lock, read_yaml)
+from ansible_collections.research.wizard.plugins.module_utils._spack import read_json, read_yaml
 from ansible_collections.research.wizard.plugins.module_utils._spack_env import concrete_specs
+from ansible_collections.research.wizard.plugins.module_utils._spack_module import SpackModule
 
 
-def describe(spack, env_dir):
+def _prefixes(spack, env_dir):
+    """{full hash: install prefix} of the environment's installed specs."""
+    out = spack.stdout('find', format='{hash} {prefix}', env_dir=env_dir, what='environment %s' % env_dir)
+    where = dict(line.strip().partition(' ')[::2] for line in out.splitlines())
+    return dict((h, prefix) for h, prefix in where.items() if prefix.startswith('/'))
+
+
+def describe(spack, env_dir, prefixes=False):
     manifest = read_yaml(os.path.join(env_dir, 'spack.yaml'))
-    lock = load_lock(os.path.join(env_dir, 'spack.lock'))
+    lock = read_json(os.path.join(env_dir, 'spack.lock'))
     specs = concrete_specs(lock, set(spack.installed())) if lock else []
+    if prefixes and specs:
+        where = _prefixes(spack, env_dir)
+        for s in specs:
+            s['prefix'] = where.get(s['hash'])
     installed = sum(1 for s in specs if s['installed'])
     return dict(
-        exists=True, env_path=env_dir, roots=list(manifest.get('spack', {}).get('specs', [])),
+        changed=False, exists=True, env_path=env_dir, roots=list(manifest.get('spack', {}).get('specs', [])),
         concretized=lock is not None, specs=specs,
         counts=dict(roots=len(manifest.get('spack', {}).get('specs', [])), specs=len(specs), installed=installed,
                     external=sum(1 for s in specs if s['external']), missing=len(specs) - installed))
 
 
+def _main(sm):
+    p, spack = sm.params, sm.spack
+    if not p['name'] and not p['path']:
+        return dict(changed=False, environments=spack.env_names())
+    env_dir = p['path'] if p['path'] else spack.env_path(p['name'])
+    if env_dir and os.path.isfile(os.path.join(env_dir, 'spack.yaml')):
+        return describe(spack, env_dir, p['prefixes'])
+    return dict(changed=False, exists=False)
+
+
 def main():
-    argument_spec = dict(name=dict(type='str'), path=dict(type='path'))
-    argument_spec.update(SPACK_COMMON_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=[('name', 'path')])
-    p = module.params
-    try:
-        spack = Spack(module)
-        spack.require_yaml()
-        spack.version
-        if not p['name'] and not p['path']:
-            result = dict(environments=spack.env_names())
-        else:
-            env_dir = p['path'] if p['path'] else spack.env_path(p['name'])
-            if env_dir and os.path.isfile(os.path.join(env_dir, 'spack.yaml')):
-                result = describe(spack, env_dir)
-            else:
-                result = dict(exists=False)
-        result['spack_version'] = spack.version_string
-    except SpackError as e:
-        fail(module, e)
-    module.exit_json(changed=False, **result)
+    SpackModule(dict(name=dict(type='str'), path=dict(type='path'), prefixes=dict(type='bool', default=False)),
+                mutually_exclusive=[('name', 'path')]).run(_main)
 
 
 if __name__ == '__main__':

@@ -24,21 +24,13 @@ description:
     caches can tell, which of them a cache has.
 extends_documentation_fragment:
   - research.wizard.spack
+  - research.wizard.spack.attributes
+  - research.wizard.spack.actiongroup_spack
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
     details: Returns the plan (missing specs, and which a binary cache has) without installing.
   diff_mode:
-    description: Will return details on what has changed, when in diff mode.
     support: none
-  idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
-    support: full
-  platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: posix
 options:
   env:
     description: Name of a managed environment to install. One of O(env), O(env_path) or O(specs) is required.
@@ -117,7 +109,7 @@ EXAMPLES = r'''
 - name: Wait, reporting every package as it is installed
   research.wizard.spack_install_status:
     progress_file: /var/tmp/wizard/chemistry.progress.jsonl
-    job_id: "{{ job.ansible_job_id }}"
+    jid: "{{ job.ansible_job_id }}"
   register: progress
   until: progress.finished
   retries: 8640
@@ -219,11 +211,10 @@ spack_version:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.research.wizard.plugins.module_utils._spack import (
-    SPACK_COMMON_ARGS, Spack, SpackError, fail, load_lock, redact, tail)
+from ansible_collections.research.wizard.plugins.module_utils._spack import SpackError, read_json, redact, tail
 from ansible_collections.research.wizard.plugins.module_utils._spack_env import concrete_specs
-from ansible_collections.research.wizard.plugins.module_utils._spack_install import install, install_args
+from ansible_collections.research.wizard.plugins.module_utils._spack_install import install
+from ansible_collections.research.wizard.plugins.module_utils._spack_module import SpackModule
 from ansible_collections.research.wizard.plugins.module_utils._spack_parse import (
     HINTS, parse_buildcache_list, parse_spec_install_status)
 
@@ -250,23 +241,22 @@ def _lock_dir(spack, p):
 
 def _cached_hashes(spack, env_dir):
     """Short hashes the configured binary caches hold, or None when they cannot be listed."""
-    rc, out, err = spack.run(['buildcache', 'list', '--allarch', '--long'], env_dir=env_dir, check=False)
+    rc, out, err = spack.run('buildcache_list', allarch=True, long=True, env_dir=env_dir, check=False)
     if rc != 0:
         return None
     return set(e['hash'][:7] for e in parse_buildcache_list(out))
 
 
-def plan(module, spack, env_dir):
-    p = module.params
+def plan(p, spack, env_dir):
     cached = _cached_hashes(spack, env_dir) if p['use_buildcache'] != 'never' else set()
     if env_dir:
-        lock = load_lock(os.path.join(env_dir, 'spack.lock'))
+        lock = read_json(os.path.join(env_dir, 'spack.lock'))
         if lock is None:
             return dict(changed=True, plan=dict(concretized=False, missing=[], from_cache=None, from_source=None))
         specs = concrete_specs(lock, set(spack.installed()))
         missing = [dict(name=s['name'], version=s['version'], hash=s['hash']) for s in specs if not s['installed']]
     else:
-        out = spack.stdout(['spec', '-I', '-l'] + p['specs'], what=' '.join(p['specs']))
+        out = spack.stdout('spec', install_status=True, long=True, specs=p['specs'], what=' '.join(p['specs']))
         missing = [dict(name=s['name'], version=s['version'], hash=s['hash'])
                    for s in parse_spec_install_status(out) if s['status'] == 'missing']
     for m in missing:
@@ -296,53 +286,60 @@ def _failure_message(result):
     return 'spack install failed (rc=%s): %s%s; %s' % (result['rc'], summary['error'], ' (%s)' % hint if hint else '', done)
 
 
-def main():
-    argument_spec = dict(
-        env=dict(type='str'),
-        env_path=dict(type='path'),
-        specs=dict(type='list', elements='str'),
-        use_buildcache=dict(type='str', default='auto', choices=['auto', 'only', 'never']),
-        jobs=dict(type='int'),
-        fail_fast=dict(type='bool', default=False),
-        check_signature=dict(type='bool', default=True),
-        retries=dict(type='int', default=0),
-        retry_delay=dict(type='float', default=5),
-        progress_file=dict(type='path'),
-    )
-    argument_spec.update(SPACK_COMMON_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[('env', 'env_path', 'specs')],
-                           mutually_exclusive=[('env', 'env_path', 'specs')])
-    p = module.params
+def _install_values(p):
+    """The values of the `install` command (_spack_cmd.COMMANDS) from the module's options."""
+    return dict(use_buildcache=p['use_buildcache'], jobs=p['jobs'] or None, fail_fast=p['fail_fast'],
+                check_signature=p['check_signature'], specs=p['specs'])
+
+
+def _main(sm):
+    p, spack = sm.params, sm.spack
+    if sm.check_mode:
+        env_dir = _env_dir(spack, p)
+        result = plan(p, spack, env_dir)
+        result['cmd'] = redact(spack.argv('install', env_dir=env_dir, **_install_values(p)))
+        return result
+    # A named environment goes to Spack as `-e NAME`: Spack finds it (and says so when it does not
+    # exist) without the extra `spack location` process the plan needs. The install streams its
+    # output, so it runs the argv itself instead of through Spack.run.
+    cmd = spack.argv('install', env=p['env'], env_dir=p['env_path'], **_install_values(p))
+    lock = read_json(os.path.join(_lock_dir(spack, p), 'spack.lock')) if (p['env'] or p['env_path']) else None
+    total = len(lock['concrete_specs']) if lock else None
     try:
-        spack = Spack(module)
-        spack.version
-        args = install_args(p['use_buildcache'], p['jobs'], p['fail_fast'], p['check_signature'], p['specs'] or ())
-        if module.check_mode:
-            env_dir = _env_dir(spack, p)
-            result = plan(module, spack, env_dir)
-            module.exit_json(cmd=redact(spack.command(args, env_dir=env_dir)), spack_version=spack.version_string, **result)
-        # A named environment goes to Spack as `-e NAME`: Spack finds it (and says so when it does not
-        # exist) without the extra `spack location` process the plan needs.
-        cmd = spack.command(args, env=p['env'], env_dir=p['env_path'])
-        lock = load_lock(os.path.join(_lock_dir(spack, p), 'spack.lock')) if (p['env'] or p['env_path']) else None
-        total = len(lock['concrete_specs']) if lock else None
         result = install(cmd, dict(os.environ, **spack.environ), progress_file=p['progress_file'],
                          retries=p['retries'], backoff=p['retry_delay'], total=total,
                          env=p['env'] or p['env_path'])
-    except SpackError as e:
-        fail(module, e)
     except (IOError, OSError) as e:
-        module.fail_json(msg='Cannot run Spack or write progress: %s' % e)
+        sm.fail('Cannot run Spack or write progress: %s' % e)
 
     out = dict(cmd=redact(cmd), rc=result['rc'], packages=result['packages'], totals=result['totals'],
                seconds=result['seconds'], attempts=result['attempts'], spack_version=spack.version_string,
                changed=result['totals']['cache'] + result['totals']['source'] > 0)
     if result['rc'] != 0:
         out['failed_packages'] = [x for x in result['packages'] if x['status'] == 'failed']
-        module.fail_json(msg=_failure_message(result), stdout=tail(result['stdout']), stderr=tail(result['stderr']),
-                         error_kind=result['summary']['kind'], **out)
-    module.exit_json(**out)
+        sm.fail(_failure_message(result), stdout=tail(result['stdout']), stderr=tail(result['stderr']),
+                error_kind=result['summary']['kind'], **out)
+    return out
+
+
+def main():
+    SpackModule(
+        dict(
+            env=dict(type='str'),
+            env_path=dict(type='path'),
+            specs=dict(type='list', elements='str'),
+            use_buildcache=dict(type='str', default='auto', choices=['auto', 'only', 'never']),
+            jobs=dict(type='int'),
+            fail_fast=dict(type='bool', default=False),
+            check_signature=dict(type='bool', default=True),
+            retries=dict(type='int', default=0),
+            retry_delay=dict(type='float', default=5),
+            progress_file=dict(type='path'),
+        ),
+        needs_yaml=False,
+        required_one_of=[('env', 'env_path', 'specs')],
+        mutually_exclusive=[('env', 'env_path', 'specs')],
+    ).run(_main)
 
 
 if __name__ == '__main__':

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from ansible_collections.research.wizard.plugins.module_utils import _spack_install
-from ansible_collections.research.wizard.plugins.module_utils._spack_install import install, install_args
+from ansible_collections.research.wizard.plugins.module_utils._spack_install import install
 from helpers.spack_fixtures import DIRS, GENERATIONS
 
 
@@ -64,12 +64,6 @@ SOURCE_TOTALS = {
 def read_events(path):
     with open(path) as f:
         return [json.loads(line) for line in f]
-
-
-def test_install_args():
-    assert install_args() == ['install']
-    assert install_args('only', 4, True, False, ['a', 'b']) == [
-        'install', '--use-buildcache', 'only', '-j', '4', '--fail-fast', '--no-check-signature', 'a', 'b']
 
 
 def test_from_source_events_and_totals(fake_spack, gen, tmp_path):

@@ -77,7 +77,7 @@ def test_install_plan_in_check_mode(tmp_path, capsys):
     installed = [s for s in json.loads(out('env-find-json')) if s['name'] in ('cmake', 'glibc', 'gmake', 'libtiny', 'gcc-runtime')]
     listing = 'funjglg libtiny@1.0\npto5yzt tinyapp@1.0\n'
     rc, result, calls = run(spack_install.main, dict(env_path=str(env_dir)), [
-        (['buildcache', 'list', '--allarch', '--long'], 0, listing, ''),
+        (['buildcache', 'list', '--allarch', '-l'], 0, listing, ''),
         (['find', '--json'], 0, json.dumps(installed), ''),
     ], check_mode=True, capsys=capsys)
     plan = result['plan']
@@ -91,7 +91,7 @@ def test_install_plan_in_check_mode(tmp_path, capsys):
 def test_install_plan_when_caches_unreachable(tmp_path, capsys):
     env_dir = _env_with_lock(tmp_path)
     rc, result, calls = run(spack_install.main, dict(env_path=str(env_dir), use_buildcache='only'), [
-        (['buildcache', 'list', '--allarch', '--long'], 3, '', err('err-unreachable-dead-s3-spec')),
+        (['buildcache', 'list', '--allarch', '-l'], 3, '', err('err-unreachable-dead-s3-spec')),
         (['find', '--json'], 0, '[]', ''),
     ], check_mode=True, capsys=capsys)
     assert result['plan']['from_cache'] is None and len(result['plan']['missing']) == 4
