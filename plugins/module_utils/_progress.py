@@ -229,6 +229,15 @@ class PackageRecord(object):
         }
 
 
+def _outcome(record):
+    """The COUNT_KEYS entry of a package that ended (None while it has not)."""
+    if record.state == 'installed':
+        return record.origin if record.origin in ORIGINS else 'source'
+    if record.state in ('failed', 'skipped'):
+        return record.state
+    return None
+
+
 def _round(value, digits=2):
     return None if value is None else round(value, digits)
 
@@ -239,9 +248,15 @@ class ProgressState(object):
     Feed events in file order with :meth:`apply`. A ``start`` event after other events, or a
     ``seq`` lower than the last one seen, means the file now holds a new run (the writer replaced
     or truncated it): the state resets to that run.
+
+    ``retain=False`` keeps only the packages in flight, for a reader that must not grow with the
+    size of the plan (the progress callback): ``queued`` events record nothing, and a package that
+    ends leaves :attr:`packages` (its record stays in :attr:`last_record` until the next event) but
+    still counts in :meth:`counts` and :meth:`done`.
     """
 
-    def __init__(self):
+    def __init__(self, retain=True):
+        self.retain = retain
         self.reset()
 
     def reset(self):
@@ -261,6 +276,8 @@ class ProgressState(object):
         self.last_ts = None
         self.first_ts = None
         self.events_seen = 0
+        self.last_record = None     # the record of the last package event applied (None for others)
+        self.ended = dict((k, 0) for k in COUNT_KEYS)   # outcomes of the packages no longer retained
 
     # -- feeding --------------------------------------------------------------------------------
     def apply(self, event):
@@ -273,6 +290,7 @@ class ProgressState(object):
             self.reset()
         self.events_seen += 1
         self.last_seq = seq
+        self.last_record = None
         ts = _num(event.get('ts'))
         if ts is not None:
             self.last_ts = ts
@@ -300,44 +318,54 @@ class ProgressState(object):
         name = event.get('package')
         if not isinstance(name, str) or not name:
             return
+        total = _int(event.get('total'))
+        if total is not None:
+            self.spack_total = max(total, self.spack_total or 0)
+        if kind == 'queued' and not self.retain:
+            # Spack queues the whole plan at once: a record each would grow with the plan.
+            return
         record = self.packages.get(name)
         if record is None:
             record = PackageRecord(name)
             self.packages[name] = record
             self.order.append(name)
         record.apply(kind, event, ts)
-        total = _int(event.get('total'))
-        if total is not None:
-            self.spack_total = max(total, self.spack_total or 0)
+        self.last_record = record
+        if kind in DONE_STATES and not self.retain:
+            self.discard(name)
+            self.ended[_outcome(record)] += 1
+
+    def discard(self, name):
+        """Forget a package's record without counting it (a reader that missed the package's end)."""
+        if self.packages.pop(name, None) is not None:
+            self.order.remove(name)
 
     # -- reading --------------------------------------------------------------------------------
     @property
     def total(self):
         """Packages in the plan: the start event's total, else Spack's [n/m], else the packages seen."""
+        seen = len(self.packages) + sum(self.ended.values())
         for candidate in (self.plan_total, self.spack_total):
             if candidate is not None:
-                return max(candidate, len(self.packages))
-        return len(self.packages) if self.packages else None
+                return max(candidate, seen)
+        return seen or None
 
     def records(self):
         return [self.packages[key] for key in self.order]
 
     def counts(self):
         """Packages by outcome. The ``finished`` event's totals win once it is there."""
-        counts = dict((k, 0) for k in COUNT_KEYS)
+        counts = dict(self.ended)
         for record in self.packages.values():
-            if record.state == 'installed' and record.origin in ORIGINS:
-                counts[record.origin] += 1
-            elif record.state == 'installed':
-                counts['source'] += 1
-            elif record.state in ('failed', 'skipped'):
-                counts[record.state] += 1
+            outcome = _outcome(record)
+            if outcome is not None:
+                counts[outcome] += 1
         if self.totals:
             counts.update(self.totals)
         return counts
 
     def done(self):
-        return sum(1 for r in self.packages.values() if r.state in DONE_STATES)
+        return sum(1 for r in self.packages.values() if r.state in DONE_STATES) + sum(self.ended.values())
 
     def queued(self):
         return sum(1 for r in self.packages.values() if r.state == 'queued')

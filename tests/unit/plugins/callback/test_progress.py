@@ -16,6 +16,9 @@ import pytest
 
 from ansible_collections.research.wizard.plugins.callback import progress as progress_callback
 from ansible_collections.research.wizard.plugins.module_utils import _progress as progress
+from ansible_collections.research.wizard.plugins.plugin_utils.progress_model import Reiterable
+from ansible_collections.research.wizard.plugins.plugin_utils.progress_report import write_json
+from ansible_collections.research.wizard.plugins.plugin_utils.progress_terminal import resolve_mode
 from helpers.progress_replay import OPTION_VARS, FakeResult, FakeTask, new_callback, register_options
 from helpers.progress_replay import replay as replay_polls
 
@@ -326,7 +329,7 @@ def test_resolve_mode(option, environ, tty, expected):
         def isatty(self):
             return tty
 
-    assert progress_callback.resolve_mode(option, environ=environ, stream=Stream()) == expected
+    assert resolve_mode(option, environ=environ, stream=Stream()) == expected
 
 
 def test_options_from_environment(make_callback, monkeypatch, tmp_path):
@@ -388,11 +391,11 @@ def test_json_report_writer_matches_json_dump(tmp_path):
     """The reports stream the spooled packages; the file must be what json.dump would write."""
     items = [{'package': 'a', 'seconds': 1.5, 'log': None}, {'package': 'b<&>', 'nested': {'x': [], 'y': {}}}]
     document = {'format': 1, 'empty_list': [], 'empty_dict': {}, 'text': 'caf\u00e9 "q"',
-                'runs': [{'host': 'h', 'counts': {'cache': 1}, 'packages': progress_callback.Reiterable(
+                'runs': [{'host': 'h', 'counts': {'cache': 1}, 'packages': Reiterable(
                     lambda: iter(items))}]}
     path = tmp_path / 'r.json'
     with open(str(path), 'w') as handle:
-        progress_callback.write_json(handle, document)
+        write_json(handle, document)
     expected = dict(document, runs=[dict(document['runs'][0], packages=items)])
     assert path.read_text() == json.dumps(expected, indent=1, sort_keys=True)
 

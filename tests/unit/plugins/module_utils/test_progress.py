@@ -467,3 +467,32 @@ def test_wait_ends_for_a_finished_run_and_a_gone_writer(tmp_path):
     result, _job = progress.wait_status(path, since=11, wait=5, stale_after=60, interval=0.2,
                                         clock=clock.time, sleep=clock.sleep)
     assert sum(clock.sleeps) == pytest.approx(0.6) and result['died'] is True
+
+
+@pytest.mark.parametrize('events', [stream(finished=False), stream(fail=True), stream()],
+                         ids=['running', 'failed', 'finished'])
+def test_state_without_retaining_counts_what_the_full_state_counts(events):
+    """retain=False (the controller callback's state) keeps only the packages in flight, but its
+    figures after every event are those of the full state."""
+    full, lean = progress.ProgressState(), progress.ProgressState(retain=False)
+    for event in events:
+        full.apply(event)
+        lean.apply(event)
+        assert (lean.counts(), lean.done(), lean.total) == (full.counts(), full.done(), full.total)
+        assert lean.last_seq == full.last_seq and lean.started == full.started and lean.env == full.env
+        assert sorted(lean.packages) == sorted(r.name for r in full.records() if r.state in progress.ACTIVE_STATES)
+        if event.get('package') and event['event'] != 'queued':
+            assert lean.last_record.name == event['package'] and lean.last_record.state == event['event']
+            assert lean.last_record.as_dict() == full.packages[event['package']].as_dict()
+        else:
+            assert lean.last_record is None
+
+
+def test_state_discards_a_package_without_counting_it():
+    state = progress.ProgressState(retain=False)
+    for event in stream(finished=False):
+        state.apply(event)
+    assert list(state.packages) == ['tinyapp'] and state.done() == 3
+    state.discard('tinyapp')
+    state.discard('not-there')
+    assert state.packages == {} and state.order == [] and state.done() == 3
