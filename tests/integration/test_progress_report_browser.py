@@ -2,7 +2,8 @@
 # Copyright (c) research.wizard contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The HTML install report of the research.wizard.progress callback, opened in headless Chromium
-(Debian's `chromium`): no console errors, no exceptions, no request beyond the file itself, and the
+(Debian's `chromium`, driven by Playwright with it as `executable_path`: no browser download): no
+console errors, no exceptions, no browser log entry, no request beyond the file itself, and the
 summary and package tables and the timeline are in the rendered page."""
 
 from __future__ import (absolute_import, division, print_function)
@@ -10,16 +11,19 @@ __metaclass__ = type
 
 import glob
 import os
+import shutil
 
 import pytest
 
-from helpers.chromium import chromium_path, open_page
 from helpers.progress_replay import OPTION_VARS, new_callback, polls_by_time, read_stream, replay
+
+sync_api = pytest.importorskip('playwright.sync_api', reason='playwright is not installed (scripts/setup)')
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STREAMS = os.path.join(ROOT, 'tests', 'unit', 'plugins', 'callback', 'fixtures', 'streams')
+CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 
-pytestmark = pytest.mark.skipif(chromium_path() is None, reason='chromium is not installed (apt-get install chromium)')
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason='chromium is not installed (apt-get install chromium)')
 
 PAGE_FACTS = {
     'summary_rows': 'document.querySelectorAll("#summary tbody tr").length',
@@ -32,6 +36,43 @@ PAGE_FACTS = {
     'scripts': 'document.scripts.length',
     'text': 'document.body.innerText',
 }
+
+
+@pytest.fixture(scope='module')
+def browser():
+    # Playwright turns Chromium's sandbox off by default (the tests may run as root, which it refuses).
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, path, expressions):
+    """Load `path`, then evaluate `expressions` (name -> JavaScript) in the rendered page.
+
+    Returns what the browser saw while the page loaded: console messages (console API calls, and
+    Playwright adds the browser's own messages such as failed loads) as (type, text), uncaught
+    exceptions, the browser log entries as (level, text, url) (DevTools' Log domain), every request
+    and every failed request; plus the values of the expressions.
+    """
+    seen = {'console': [], 'exceptions': [], 'log': [], 'requests': [], 'failed': [], 'values': {}}
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        devtools = context.new_cdp_session(page)
+        devtools.on('Log.entryAdded', lambda event: seen['log'].append(
+            (event['entry'].get('level'), event['entry'].get('text'), event['entry'].get('url'))))
+        devtools.send('Log.enable')
+        page.on('console', lambda message: seen['console'].append((message.type, message.text)))
+        page.on('pageerror', lambda error: seen['exceptions'].append(str(error)))
+        page.on('request', lambda request: seen['requests'].append(request.url))
+        page.on('requestfailed', lambda request: seen['failed'].append((request.url, request.failure)))
+        page.goto('file://' + os.path.abspath(path), wait_until='load', timeout=60000)
+        for name, expression in expressions.items():
+            seen['values'][name] = page.evaluate(expression)
+    finally:
+        context.close()
+    return seen
 
 
 def hostile_stream():
@@ -69,24 +110,25 @@ def report(tmp_path, monkeypatch):
     return html_path, finals
 
 
-def test_harness_sees_console_errors_and_outside_requests(tmp_path):
+def test_harness_sees_console_errors_and_outside_requests(browser, tmp_path):
     """The checks below would catch a broken page: prove it on one."""
     page = tmp_path / 'bad.html'
     page.write_text('<!DOCTYPE html><html><head><title>bad</title></head><body><table class="packages"></table>'
                     '<img src="http://127.0.0.1:9/x.png"><script>console.error("boom"); nosuchfunction();</script>'
                     '</body></html>')
-    seen = open_page(str(page), {'scripts': 'document.scripts.length'})
+    seen = open_page(browser, str(page), {'scripts': 'document.scripts.length'})
     assert ('error', 'boom') in seen['console']
     assert any('nosuchfunction' in (text or '') for text in seen['exceptions'])
     assert 'http://127.0.0.1:9/x.png' in seen['requests']
-    assert any(level == 'error' for level, _text, _url in seen['log'])
+    assert [url for url, _failure in seen['failed']] == ['http://127.0.0.1:9/x.png']
+    assert any(level == 'error' and url == 'http://127.0.0.1:9/x.png' for level, _text, url in seen['log'])
     assert seen['values']['scripts'] == 1
 
 
-def test_report_renders_cleanly_in_chromium(report):
+def test_report_renders_cleanly_in_chromium(browser, report):
     html_path, finals = report
-    seen = open_page(html_path, PAGE_FACTS)
-    assert seen['console'] == [] and seen['exceptions'] == [] and seen['log'] == []
+    seen = open_page(browser, html_path, PAGE_FACTS)
+    assert seen['console'] == [] and seen['exceptions'] == [] and seen['log'] == [] and seen['failed'] == []
     assert seen['requests'] == ['file://' + html_path]     # self-contained: nothing else is fetched
     values = seen['values']
     assert values['scripts'] == 0
