@@ -120,3 +120,34 @@ def test_reports_switched_off_under_awx(tmp_path):
     assert '\x1b' not in proc.stdout
     assert 'SPACK INSTALL SUMMARY' in proc.stdout and 'reports:' not in proc.stdout
     assert not os.path.exists(str(tmp_path / 'reports'))
+
+
+def test_installed_collection_finds_its_report_template(tmp_path):
+    """The built collection ships the HTML report's template (plugins/plugin_utils/templates), and the
+    callback of the installed copy, not the checkout's, renders it."""
+    collections = str(tmp_path / 'collections')
+    # The only collections path: the checkout's own (.collections, ansible.cfg) would be "already installed".
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections)
+
+    def galaxy(*args):
+        done = subprocess.run([os.path.join(os.path.dirname(ansible_playbook()), 'ansible-galaxy'), 'collection']
+                              + list(args), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stdout
+
+    galaxy('build', '--output-path', str(tmp_path / 'dist'), ROOT)
+    galaxy('install', '--offline', '--no-deps', '-p', collections,
+           *glob.glob(str(tmp_path / 'dist' / 'research-wizard-*.tar.gz')))
+    template = os.path.join(collections, 'ansible_collections', 'research', 'wizard', 'plugins', 'plugin_utils',
+                            'templates', 'progress_report.html.j2')
+    with open(template, 'a') as handle:
+        handle.write('<!-- the installed copy -->\n')
+
+    proc = run_playbook(tmp_path, ANSIBLE_COLLECTIONS_PATH=collections)
+    assert proc.returncode == 0, proc.stdout
+    assert 'localhost | spack install finished rc=1 in ' in proc.stdout
+    (html_report,) = glob.glob(str(tmp_path / 'reports' / 'install-report-*.html'))
+    with open(html_report) as handle:
+        page = handle.read()
+    assert '<table class="packages"' in page and 'tinybroken@0.1' in page
+    assert page.endswith('</html>\n<!-- the installed copy -->\n')
