@@ -14,9 +14,9 @@ Ansible facts; :func:`spack_yaml` is the environment the spack_env module writes
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import hashlib
 import os
 
+from ansible_collections.research.wizard.plugins.module_utils._digest import tree_digest
 from ansible_collections.research.wizard.plugins.plugin_utils.pack_errors import DomainPackError, PackValidationError
 from ansible_collections.research.wizard.plugins.plugin_utils.pack_overrides import apply_overrides
 from ansible_collections.research.wizard.plugins.plugin_utils.pack_spec import parse_spec
@@ -30,27 +30,6 @@ def _all_specs(groups):
 
 def _collection_path(root, path):
     return path if os.path.isabs(path) else os.path.normpath(os.path.join(root, path))
-
-
-def tree_digest(paths):
-    """sha256 over the relative names and contents of every file under PATHS (in order).
-
-    The deploy copies a pack's repositories and source mirrors to the host only when this differs
-    from the digest recorded there: a no-op re-deploy then costs one small read, not a walk of
-    every file on both sides.
-    """
-    h = hashlib.sha256()
-    for top in paths:
-        h.update(b"\0top\0" + os.path.basename(os.path.normpath(top)).encode("utf-8"))
-        for d, dirs, files in os.walk(top):
-            dirs.sort()
-            for f in sorted(files):
-                full = os.path.join(d, f)
-                h.update(b"\0file\0" + os.path.relpath(full, top).encode("utf-8") + b"\0")
-                with open(full, "rb") as fh:
-                    for block in iter(lambda: fh.read(1 << 20), b""):
-                        h.update(block)
-    return h.hexdigest()
 
 
 def resolve_pack(name, size=None, overrides=None, domains_dir=None):

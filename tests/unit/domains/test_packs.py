@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from ansible_collections.research.wizard.plugins.plugin_utils.pack_errors import DomainPackError
-from ansible_collections.research.wizard.plugins.plugin_utils.pack_resolve import (
-    catalogue, resolve_pack, spack_yaml, tree_digest)
+from ansible_collections.research.wizard.plugins.module_utils._digest import tree_digest
+from ansible_collections.research.wizard.plugins.plugin_utils.pack_resolve import catalogue, resolve_pack, spack_yaml
 from ansible_collections.research.wizard.plugins.plugin_utils.pack_spec import parse_spec
 from ansible_collections.research.wizard.plugins.plugin_utils.pack_validate import available_domains
 from ansible_collections.research.wizard.plugins.plugin_utils.table import format_table
