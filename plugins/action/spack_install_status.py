@@ -20,7 +20,7 @@ from ansible.utils.vars import merge_hash
 # the async limit (retries = 2 x async with delay 0) even when every poll returns at once.
 MIN_POLL_INTERVAL = 0.5
 
-# (host, task, progress_file, job_id) -> {'since', 'started', 'at'}. A worker process runs one task
+# (host, task, progress_file, jid) -> {'since', 'started', 'at'}. A worker process runs one task
 # on one host (all its retries), so this lives exactly as long as one polling loop; the task's uuid
 # in the key keeps it correct even if a process ever served more.
 _CURSORS = {}
@@ -37,8 +37,9 @@ class ActionModule(ActionBase):
         del tmp
         task_vars = task_vars or {}
         args = dict(self._task.args)
+        # job_id: the deprecated alias of jid (the module warns about it).
         key = (task_vars.get('inventory_hostname'), self._task._uuid, args.get('progress_file'),
-               args.get('job_id'))
+               args.get('jid', args.get('job_id')))
         cursor = _CURSORS.get(key)
         if cursor is not None:
             hold = cursor['at'] + MIN_POLL_INTERVAL - time.time()

@@ -34,7 +34,7 @@ def file_digest(path):
     return h.hexdigest()
 
 
-def _tree_files(top):
+def tree_files(top):
     """Every file under TOP in a stable order; bytecode caches and hidden directories left out
     (Python writes them as it imports a recipe, git keeps its objects there: neither is content)."""
     for directory, dirs, files in os.walk(top):
@@ -54,7 +54,7 @@ def tree_digest(paths, stat_only=False):
     h = hashlib.sha256()
     for top in [paths] if isinstance(paths, str) else paths:
         h.update(b'\0top\0' + os.path.basename(os.path.normpath(top)).encode('utf-8'))
-        for path in _tree_files(top):
+        for path in tree_files(top):
             h.update(b'\0file\0' + os.path.relpath(path, top).encode('utf-8') + b'\0')
             try:
                 if stat_only:

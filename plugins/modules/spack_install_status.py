@@ -25,24 +25,14 @@ description:
     second while polling only every O(wait) seconds when nothing happens.
   - Within one C(until) loop each poll continues where the previous one stopped (the action plugin
     of this module keeps the position), so every event is returned once.
-  - With O(job_id) it also notices an install whose async job ended (killed over its time limit,
+  - With O(jid) it also notices an install whose async job ended (killed over its time limit,
     crashed) without writing the C(finished) event, so the polling loop ends instead of running out
     of retries.
   - Never changes anything on the target.
 author:
   - research.wizard developers (@research-wizard)
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: This module never changes anything; check mode returns the same result.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: posix
+extends_documentation_fragment:
+  - research.wizard.spack.info_module
 options:
   progress_file:
     description:
@@ -84,18 +74,21 @@ options:
         ones left out. V(0) returns no events (counts and packages in flight only).
     type: int
     default: 200
-  job_id:
+  jid:
     description:
-      - The C(ansible_job_id) of the async task that runs M(research.wizard.spack_install).
+      - The C(ansible_job_id) of the async task that runs M(research.wizard.spack_install), as
+        O(ansible.builtin.async_status#module:jid) takes it.
+      - The alias C(job_id) is deprecated and will be removed in version 2.0.0 of research.wizard.
       - When that job has ended but the progress file has no C(finished) event, the result has
         RV(finished=true), RV(died) true when the job failed, and the job's message in RV(msg).
       - While the job runs, a run in the progress file that started before the job (the file is
         appended to, so it may end with an earlier run's C(finished) event) is not reported; the
         result says it is waiting for the install to start.
     type: str
+    aliases: [job_id]
   async_dir:
     description:
-      - The directory holding the async job status files on the target, for O(job_id).
+      - The directory holding the async job status files on the target, for O(jid).
       - Defaults to E(ANSIBLE_ASYNC_DIR) in the module's environment, else C(~/.ansible_async)
         (the default of the C(async_dir) shell option).
     type: path
@@ -103,7 +96,7 @@ options:
     description:
       - When the process id of the C(start) event no longer runs on the target and the progress file
         has not been written for this many seconds, the install counts as died (RV(finished=true),
-        RV(died=true)). Catches a writer killed outright when O(job_id) is not given.
+        RV(died=true)). Catches a writer killed outright when O(jid) is not given.
       - V(0) turns the check off. Turn it off when the progress file is on a shared file system and
         the install runs on another host.
     type: int
@@ -141,7 +134,7 @@ EXAMPLES = r'''
 - name: Wait for the install, reporting progress
   research.wizard.spack_install_status:
     progress_file: /var/tmp/selftest-progress.jsonl
-    job_id: "{{ install_job.ansible_job_id }}"
+    jid: "{{ install_job.ansible_job_id }}"
     wait: 5             # long poll: return on news, else after 5 s
   register: install_status
   until: install_status.finished
@@ -159,7 +152,7 @@ EXAMPLES = r'''
 - name: Wait for the install, never failing here
   research.wizard.spack_install_status:
     progress_file: /var/tmp/selftest-progress.jsonl
-    job_id: "{{ install_job.ansible_job_id }}"
+    jid: "{{ install_job.ansible_job_id }}"
     wait: 5
     fail_on_error: false
   register: install_status
@@ -181,7 +174,7 @@ EXAMPLES = r'''
 - name: Wait for the install, polling every 10 seconds
   research.wizard.spack_install_status:
     progress_file: /var/tmp/selftest-progress.jsonl
-    job_id: "{{ install_job.ansible_job_id }}"
+    jid: "{{ install_job.ansible_job_id }}"
   register: install_status
   until: install_status.finished
   retries: 1440         # retries x delay >= the async limit
@@ -359,7 +352,7 @@ invalid_lines:
   sample: 0
 finished:
   description:
-    - Whether the install has ended - its C(finished) event is in the file, or (with O(job_id)) its
+    - Whether the install has ended - its C(finished) event is in the file, or (with O(jid)) its
       async job has ended, or (with O(stale_after)) its process is gone.
     - The value to use in C(until).
   returned: always
@@ -426,7 +419,7 @@ packages:
             "seconds": 0.8, "start": 1.2, "log": null, "message": null}]
 job:
   description: The state of the async job from its status file.
-  returned: when O(job_id) is set
+  returned: when O(jid) is set
   type: dict
   contains:
     state:
@@ -469,7 +462,8 @@ def main():
             since=dict(type='int'),
             wait=dict(type='float', default=0),
             max_events=dict(type='int', default=200),
-            job_id=dict(type='str'),
+            jid=dict(type='str', aliases=['job_id'], deprecated_aliases=[
+                dict(name='job_id', version='2.0.0', collection_name='research.wizard')]),
             async_dir=dict(type='path'),
             stale_after=dict(type='int', default=60),
             fail_on_error=dict(type='bool', default=True),
@@ -483,11 +477,11 @@ def main():
         module.fail_json(msg='wait must be 0 or more seconds, got %s' % params['wait'])
 
     job_source = None
-    if params['job_id']:
+    if params['jid']:
         async_dir = params['async_dir'] or os.environ.get('ANSIBLE_ASYNC_DIR') or '~/.ansible_async'
 
         def job_source():
-            return read_async_job(async_dir, params['job_id'])
+            return read_async_job(async_dir, params['jid'])
 
     try:
         result, job = wait_status(

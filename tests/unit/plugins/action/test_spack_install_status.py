@@ -64,7 +64,7 @@ def answer(next_since, started=500.0, **extra):
                  'events': []}, **extra)
 
 
-ARGS = {'progress_file': '/p', 'job_id': 'j1', 'wait': 5}
+ARGS = {'progress_file': '/p', 'jid': 'j1', 'wait': 5}
 VARS = {'inventory_hostname': 'node1'}
 
 

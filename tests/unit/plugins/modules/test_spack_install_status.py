@@ -7,10 +7,12 @@ __metaclass__ = type
 
 import json
 import time
+from unittest import mock
 
 import pytest
 import yaml
 
+from ansible.module_utils.common import arg_spec
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.research.wizard.plugins.modules import spack_install_status
@@ -59,7 +61,7 @@ def progress_file(tmp_path, evs, tail=''):
 
 def test_documentation_is_valid_yaml_and_matches_the_argument_spec():
     doc = yaml.safe_load(spack_install_status.DOCUMENTATION)
-    assert set(doc['options']) == {'progress_file', 'since', 'wait', 'max_events', 'job_id', 'async_dir',
+    assert set(doc['options']) == {'progress_file', 'since', 'wait', 'max_events', 'jid', 'async_dir',
                                    'stale_after', 'fail_on_error'}
     for option in doc['options'].values():
         assert option['description']
@@ -141,7 +143,7 @@ def test_missing_progress_file_with_job(tmp_path, capsys):
     jobs = tmp_path / 'jobs'
     jobs.mkdir()
     (jobs / '123.45').write_text(json.dumps({'started': True, 'finished': False, 'ansible_job_id': '123.45'}))
-    code, result = run_module(capsys, {'progress_file': str(tmp_path / 'none.jsonl'), 'job_id': '123.45',
+    code, result = run_module(capsys, {'progress_file': str(tmp_path / 'none.jsonl'), 'jid': '123.45',
                                        'async_dir': str(jobs)})
     assert code == 0 and result['exists'] is False and result['finished'] is False
     assert result['job']['state'] == 'running'
@@ -153,11 +155,11 @@ def test_job_killed_without_finished_event(tmp_path, capsys, monkeypatch):
     jobs.mkdir()
     (jobs / '9.9').write_text(json.dumps({'msg': 'Timeout exceeded', 'failed': True, 'child_pid': 77}))
     monkeypatch.setenv('ANSIBLE_ASYNC_DIR', str(jobs))
-    code, result = run_module(capsys, {'progress_file': path, 'job_id': '9.9', 'fail_on_error': False})
+    code, result = run_module(capsys, {'progress_file': path, 'jid': '9.9', 'fail_on_error': False})
     assert code == 0
     assert result['finished'] is True and result['died'] is True and result['rc'] is None
     assert 'Timeout exceeded' in result['msg']
-    code, result = run_module(capsys, {'progress_file': path, 'job_id': '9.9'})
+    code, result = run_module(capsys, {'progress_file': path, 'jid': '9.9'})
     assert code == 1 and 'Timeout exceeded' in result['msg']
 
 
@@ -187,7 +189,7 @@ def test_wait_returns_at_once_with_news_or_an_ended_job(tmp_path, capsys):
     jobs = tmp_path / 'jobs'
     jobs.mkdir()
     (jobs / '5.5').write_text(json.dumps({'rc': 0, 'changed': True}))
-    _code, result = run_module(capsys, {'progress_file': path, 'since': 7, 'wait': 30, 'job_id': '5.5',
+    _code, result = run_module(capsys, {'progress_file': path, 'since': 7, 'wait': 30, 'jid': '5.5',
                                         'async_dir': str(jobs), 'fail_on_error': False})
     assert result['finished'] is True and result['job']['state'] == 'finished'
     assert time.time() - started < 10
@@ -196,3 +198,19 @@ def test_wait_returns_at_once_with_news_or_an_ended_job(tmp_path, capsys):
 def test_negative_wait_is_rejected(tmp_path, capsys):
     code, result = run_module(capsys, {'progress_file': str(tmp_path / 'x'), 'wait': -1})
     assert code == 1 and 'wait' in result['msg']
+
+
+def test_job_id_is_a_deprecated_alias_of_jid(tmp_path, capsys):
+    jobs = tmp_path / 'jobs'
+    jobs.mkdir()
+    (jobs / '1.2').write_text(json.dumps({'started': True, 'finished': False, 'ansible_job_id': '1.2'}))
+    # Deprecations are process-global in ansible-core (they reach the result only while no controller
+    # code has been imported): record what the argument spec deprecates directly.
+    deprecated = []
+    with mock.patch.object(arg_spec, 'deprecate', side_effect=lambda **kw: deprecated.append(kw)):
+        code, result = run_module(capsys, {'progress_file': str(tmp_path / 'none.jsonl'), 'job_id': '1.2',
+                                           'async_dir': str(jobs)})
+    assert code == 0 and result['job']['state'] == 'running'
+    (deprecation,) = deprecated
+    assert "'job_id'" in deprecation['msg'] and deprecation['version'] == '2.0.0'
+    assert 'research.wizard' in repr(deprecation.get('deprecator', deprecation.get('collection_name')))
