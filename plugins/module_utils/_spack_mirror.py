@@ -16,10 +16,9 @@ __metaclass__ = type
 import contextlib
 import os
 import re
-import shutil
-import tempfile
 
-from ansible_collections.research.wizard.plugins.module_utils._spack import dump_yaml
+from ansible_collections.research.wizard.plugins.module_utils._spack import SpackError, dump_yaml, load_yaml
+from ansible_collections.research.wizard.plugins.module_utils._spack_scratch import private_file
 
 MASK = '********'
 # (module option holding the secret, option naming its variable, suffix of the default variable name)
@@ -167,34 +166,23 @@ def redacted(norm):
     return out
 
 
-def add_args(params, version):
-    """`spack mirror add` arguments for `params`, for Spack `version` (a tuple).
+def add_values(params, version):
+    """Values of the `mirror_add` command (_spack_cmd) for `params`, for Spack `version` (a tuple).
 
     Never carries a secret: on 1.x the secrets are named by variable; on 0.2x an entry with secrets is
     stored with `config add -f` instead (see config_add_file), so this is only used without them.
     """
-    args = ['mirror', 'add', '--scope', params['scope']]
     types = params.get('type') or ['binary', 'source']
-    if sorted(types) != ['binary', 'source']:
-        for t in types:
-            args += ['--type', t]
-    if params.get('signed') is not None:
-        args.append('--signed' if params['signed'] else '--unsigned')
-    if params.get('autopush'):
-        args.append('--autopush')
-    names = variable_names(params)
-    options = [('s3_access_key_id', '--s3-access-key-id'), ('s3_profile', '--s3-profile'),
-               ('s3_endpoint_url', '--s3-endpoint-url'), ('oci_username', '--oci-username')]
-    for opt, flag in options:
-        if params.get(opt):
-            args += [flag, params[opt]]
+    values = dict(scope=params['scope'], name=params['name'], url=params['url'], signed=params.get('signed'),
+                  autopush=params.get('autopush'),
+                  mirror_type=types if sorted(types) != ['binary', 'source'] else None)
+    for opt in ('s3_access_key_id', 's3_profile', 's3_endpoint_url', 'oci_username'):
+        values[opt] = params.get(opt)
     if uses_variables(version):
-        for opt, flag in (('s3_access_key_secret', '--s3-access-key-secret-variable'),
-                          ('s3_access_token', '--s3-access-token-variable'),
-                          ('oci_password', '--oci-password-variable')):
-            if opt in names:
-                args += [flag, names[opt]]
-    return args + [params['name'], params['url']]
+        names = variable_names(params)
+        for opt, var_opt, dummy in SECRETS:
+            values[var_opt] = names.get(opt)
+    return values
 
 
 def unsupported(params, version):
@@ -217,20 +205,6 @@ def _scope_body(name, entry, replace):
     return 'mirrors%s\n' % ('::' if replace else ':') + ''.join('  %s\n' % line for line in body.splitlines())
 
 
-@contextlib.contextmanager
-def private_file(text, name):
-    """A file only its owner can read, in a fresh directory, removed afterwards."""
-    scratch = tempfile.mkdtemp(prefix='wizard-')
-    try:
-        path = os.path.join(scratch, name)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-        yield path
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
 def config_add_file(name, entry):
     """A 0600 file for `spack config add -f`, holding the one mirror entry (0.2x secrets)."""
     return private_file(_scope_body(name, entry, replace=False), 'mirrors.yaml')
@@ -245,3 +219,67 @@ def single_mirror_scope(entry, name='only'):
     """
     with private_file(_scope_body(name, entry, replace=True), 'mirrors.yaml') as path:
         yield os.path.dirname(path)
+
+
+def is_url(mirror):
+    """Whether a mirror argument is a URL or a path rather than the name of a configured mirror."""
+    return '://' in mirror or mirror.startswith('/')
+
+
+def configured(spack, scope=None, env_dir=None):
+    """{name: entry} of the mirrors Spack has in SCOPE (merged over every scope when None)."""
+    out = spack.stdout('config_get', scope=scope, section='mirrors', env_dir=env_dir,
+                       what='scope %s' % scope if scope else None)
+    return load_yaml(out).get('mirrors') or {}
+
+
+def lookup(spack, mirror, env_dir=None):
+    """The configured entry of mirror NAME, or a file:// entry for a URL or path."""
+    if is_url(mirror):
+        return mirror if '://' in mirror else 'file://' + mirror
+    entry = configured(spack, env_dir=env_dir).get(mirror)
+    if entry is None:
+        raise SpackError('No mirror named %s is configured: add it with research.wizard.spack_mirror, '
+                         'or give its URL.' % mirror)
+    return entry
+
+
+def _connection(entry, direction):
+    """The push or fetch part of an entry (a URL string or a mapping), falling back to the entry."""
+    part = entry.get(direction) if isinstance(entry, dict) else None
+    return part if isinstance(part, dict) else ({'url': part} if part else {})
+
+
+def entry_url(entry, direction='fetch'):
+    if not isinstance(entry, dict):
+        return entry or ''
+    other = 'fetch' if direction == 'push' else 'push'
+    return _connection(entry, direction).get('url') or entry.get('url') or _connection(entry, other).get('url') or ''
+
+
+def endpoint(entry, direction='push'):
+    if not isinstance(entry, dict):
+        return None
+    return _connection(entry, direction).get('endpoint_url') or entry.get('endpoint_url')
+
+
+def describe(entry):
+    """A stored entry for a reader: normalised, credentials masked, with its fetch and push URLs and types."""
+    out = redacted(normalize(entry))
+    out.update(fetch_url=entry_url(entry, 'fetch'), push_url=entry_url(entry, 'push'),
+               type=[t for t in ('binary', 'source') if out[t]])
+    return out
+
+
+def reachable(spack, url, entry):
+    """(ok, Spack's error line): can Spack list this mirror's build cache, with only it configured?"""
+    path = file_url_path(url)
+    if path is not None:
+        # A local folder needs no Spack process (~2 s) to tell whether it is there.
+        if os.path.isdir(path) and os.access(path, os.R_OK | os.X_OK):
+            return True, ''
+        return False, 'no readable directory %s on this host' % path
+    with single_mirror_scope(entry) as scope:
+        rc, out, err = spack.run('buildcache_list', scope_dirs=[scope], check=False)
+    lines = (err or '').strip().splitlines()
+    return rc == 0, lines[-1] if lines else ''

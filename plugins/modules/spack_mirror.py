@@ -200,37 +200,16 @@ spack_version:
 import os
 import stat
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.research.wizard.plugins.module_utils._spack import (
-    SPACK_COMMON_ARGS, Spack, SpackError, fail, load_yaml, redact)
+from ansible_collections.research.wizard.plugins.module_utils._spack import SpackError, redact
 from ansible_collections.research.wizard.plugins.module_utils._spack_mirror import (
-    add_args, config_add_file, desired, differs, file_url_path, holds_secret, normalize, raw_entry, redacted,
-    secret_env, single_mirror_scope, unsupported, uses_variables, variable_names)
-
-
-def reachable(spack, params):
-    """(ok, Spack's error line): can Spack list this mirror's build cache, with only it configured?"""
-    path = file_url_path(params['url'])
-    if path is not None:
-        # A local folder needs no Spack process (~2 s) to tell whether it is there.
-        if os.path.isdir(path) and os.access(path, os.R_OK | os.X_OK):
-            return True, ''
-        return False, 'no readable directory %s on this host' % path
-    with single_mirror_scope(raw_entry(params, spack.version)) as scope:
-        rc, out, err = spack.run(['buildcache', 'list'], scope_dirs=[scope], check=False)
-    lines = (err or '').strip().splitlines()
-    return rc == 0, lines[-1] if lines else ''
-
-
-def current_entry(spack, scope, name):
-    out = spack.stdout(['config', '--scope', scope, 'get', 'mirrors'], what='scope %s' % scope)
-    mirrors = load_yaml(out).get('mirrors') or {}
-    return normalize(mirrors.get(name))
+    add_values, config_add_file, configured, desired, differs, holds_secret, normalize, raw_entry, reachable,
+    redacted, secret_env, unsupported, uses_variables, variable_names)
+from ansible_collections.research.wizard.plugins.module_utils._spack_module import SpackModule
 
 
 def scope_file(spack, scope):
     """The mirrors.yaml of `scope` (Spack 0.2x keeps secrets there, so it must stay private)."""
-    out = spack.stdout(['config', '--scope', scope, 'edit', '--print-file', 'mirrors'], what='scope %s' % scope)
+    out = spack.stdout('config_print_file', scope=scope, section='mirrors', what='scope %s' % scope)
     return out.strip().splitlines()[-1]
 
 
@@ -238,8 +217,9 @@ def world_readable(path):
     return os.path.exists(path) and bool(os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO))
 
 
-def present(module, spack, p, current, cmds):
-    """Plan (and, outside check mode, apply) state=present; return the result."""
+def present(sm, p, current, steps):
+    """Plan state=present into STEPS (applied later, outside check mode); return the result."""
+    spack = sm.spack
     version = spack.version
     missing = unsupported(p, version)
     if missing:
@@ -250,35 +230,34 @@ def present(module, spack, p, current, cmds):
     wanted = desired(p, version)
     ok = True
     if p['verify']:
-        ok, why = reachable(spack, p)
+        ok, why = reachable(spack, p['url'], raw_entry(p, version))
         if not ok and p['on_unreachable'] == 'fail':
             raise SpackError('Mirror %s (%s) is unreachable: %s. Check the URL, endpoint and credentials, '
                              'or set on_unreachable=skip to deploy without it.' % (p['name'], p['url'], why))
         if not ok:
-            module.warn('Mirror %s (%s) is unreachable (%s): it is left out of the configuration, because '
-                        'Spack fails every concretization while an S3 mirror is down.' % (p['name'], p['url'], why))
-    remove = ['mirror', 'remove', '--scope', p['scope'], p['name']]
+            sm.module.warn('Mirror %s (%s) is unreachable (%s): it is left out of the configuration, because '
+                           'Spack fails every concretization while an S3 mirror is down.' % (p['name'], p['url'], why))
+    remove = dict(command='mirror_remove', values=dict(scope=p['scope'], name=p['name']))
     if not ok:
         wanted = None
         changed_keys = ['unreachable'] if current is not None else []
         if current is not None:
-            cmds.append((remove, None))
+            steps.append(remove)
     else:
         changed_keys = differs(current, wanted)
     if ok and current is not None and changed_keys:
-        cmds.append((remove, None))
+        steps.append(remove)
     private = ok and holds_secret(p, version)
     if ok and changed_keys:
         if private:
             # Spack 0.2x has no *-variable options: `mirror add` would put the secret in argv.
-            cmds.append((['config', '--scope', p['scope'], 'add', '-f', '<0600 file>'], raw_entry(p, version)))
+            steps.append(dict(command='config_add', values=dict(scope=p['scope']), entry=raw_entry(p, version)))
         else:
-            cmds.append((add_args(p, version), None))
-    path = None
+            steps.append(dict(command='mirror_add', values=add_values(p, version)))
     if private:
         path = scope_file(spack, p['scope'])
         if changed_keys or world_readable(path):
-            cmds.append((['chmod', '0600', path], None))
+            steps.append(dict(chmod=path))
             if 'file_mode' not in changed_keys and world_readable(path):
                 changed_keys.append('file_mode')
     result = dict(changed=bool(changed_keys), changed_keys=changed_keys if current is not None else [],
@@ -287,81 +266,78 @@ def present(module, spack, p, current, cmds):
         result['secret_variables'] = sorted(variable_names(p).values())
     if p['verify']:
         result['reachable'] = ok
-    if module._diff:
+    if sm.module._diff:
         result['diff'] = dict(before=redacted(current) or {}, after=redacted(wanted) or {})
     return result
 
 
-def apply(module, spack, p, cmds):
-    shown = []
-    for args, entry in cmds:
-        if args[0] == 'chmod':
-            shown.append(list(args))
-            if not module.check_mode:
-                os.chmod(args[2], 0o600)
+def apply(sm, p, steps):
+    """Run the planned steps (none in check mode); the commands as shown in `cmd`."""
+    spack, shown = sm.spack, []
+    for step in steps:
+        if 'chmod' in step:
+            shown.append(['chmod', '0600', step['chmod']])
+            if not sm.check_mode:
+                os.chmod(step['chmod'], 0o600)
             continue
-        if entry is not None:
-            with config_add_file(p['name'], entry) as path:
-                real = args[:-1] + [path]
-                if not module.check_mode:
-                    spack.run(real, what='mirror %s' % p['name'])
-        elif not module.check_mode:
-            spack.run(args, what='mirror %s' % p['name'])
-        shown.append(redact(spack.command(args)))
+        values = step['values']
+        if 'entry' in step:
+            values = dict(values, file='<0600 file>')
+            if not sm.check_mode:
+                with config_add_file(p['name'], step['entry']) as path:
+                    spack.run(step['command'], what='mirror %s' % p['name'], **dict(values, file=path))
+        elif not sm.check_mode:
+            spack.run(step['command'], what='mirror %s' % p['name'], **values)
+        shown.append(redact(spack.argv(step['command'], **values)))
     return shown
 
 
-def main():
-    argument_spec = dict(
-        name=dict(type='str', required=True),
-        url=dict(type='str'),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        scope=dict(type='str', default='site'),
-        type=dict(type='list', elements='str', choices=['binary', 'source']),
-        signed=dict(type='bool'),
-        autopush=dict(type='bool', default=False),
-        s3_endpoint_url=dict(type='str'),
-        s3_profile=dict(type='str'),
-        s3_access_key_id=dict(type='str', no_log=False),
-        s3_access_key_secret=dict(type='str', no_log=True),
-        s3_access_key_secret_variable=dict(type='str', no_log=False),
-        s3_access_token=dict(type='str', no_log=True),
-        s3_access_token_variable=dict(type='str', no_log=False),
-        oci_username=dict(type='str'),
-        oci_password=dict(type='str', no_log=True),
-        oci_password_variable=dict(type='str', no_log=False),
-        verify=dict(type='bool', default=False),
-        on_unreachable=dict(type='str', default='fail', choices=['fail', 'skip']),
-    )
-    argument_spec.update(SPACK_COMMON_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[('state', 'present', ('url',))],
-                           required_by={'s3_access_key_secret': 's3_access_key_id',
-                                        's3_access_key_secret_variable': 's3_access_key_id',
-                                        'oci_password': 'oci_username', 'oci_password_variable': 'oci_username'})
-    p = module.params
+def _main(sm):
+    p = sm.params
     if p['s3_access_key_id'] and not (p['s3_access_key_secret'] or p['s3_access_key_secret_variable']):
-        module.fail_json(msg='s3_access_key_id needs s3_access_key_secret (or, on Spack 1.x, '
-                             's3_access_key_secret_variable naming a variable set in spack_secret_env).')
-    cmds = []
-    try:
-        spack = Spack(module)
-        spack.require_yaml()
-        spack.version
-        current = current_entry(spack, p['scope'], p['name'])
-        if p['state'] == 'absent':
-            if current is not None:
-                cmds.append((['mirror', 'remove', '--scope', p['scope'], p['name']], None))
-            result = dict(changed=current is not None)
-            if module._diff:
-                result['diff'] = dict(before=redacted(current) or {}, after={})
-        else:
-            result = present(module, spack, p, current, cmds)
-        result['cmd'] = apply(module, spack, p, cmds)
-        result['spack_version'] = spack.version_string
-    except SpackError as e:
-        fail(module, e)
-    module.exit_json(**result)
+        sm.fail('s3_access_key_id needs s3_access_key_secret (or, on Spack 1.x, '
+                's3_access_key_secret_variable naming a variable set in spack_secret_env).')
+    steps = []
+    current = normalize(configured(sm.spack, p['scope']).get(p['name']))
+    if p['state'] == 'absent':
+        if current is not None:
+            steps.append(dict(command='mirror_remove', values=dict(scope=p['scope'], name=p['name'])))
+        result = dict(changed=current is not None)
+        if sm.module._diff:
+            result['diff'] = dict(before=redacted(current) or {}, after={})
+    else:
+        result = present(sm, p, current, steps)
+    result['cmd'] = apply(sm, p, steps)
+    return result
+
+
+def main():
+    SpackModule(
+        dict(
+            name=dict(type='str', required=True),
+            url=dict(type='str'),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            scope=dict(type='str', default='site'),
+            type=dict(type='list', elements='str', choices=['binary', 'source']),
+            signed=dict(type='bool'),
+            autopush=dict(type='bool', default=False),
+            s3_endpoint_url=dict(type='str'),
+            s3_profile=dict(type='str'),
+            s3_access_key_id=dict(type='str', no_log=False),
+            s3_access_key_secret=dict(type='str', no_log=True),
+            s3_access_key_secret_variable=dict(type='str', no_log=False),
+            s3_access_token=dict(type='str', no_log=True),
+            s3_access_token_variable=dict(type='str', no_log=False),
+            oci_username=dict(type='str'),
+            oci_password=dict(type='str', no_log=True),
+            oci_password_variable=dict(type='str', no_log=False),
+            verify=dict(type='bool', default=False),
+            on_unreachable=dict(type='str', default='fail', choices=['fail', 'skip']),
+        ),
+        required_if=[('state', 'present', ('url',))],
+        required_by={'s3_access_key_secret': 's3_access_key_id', 's3_access_key_secret_variable': 's3_access_key_id',
+                     'oci_password': 'oci_username', 'oci_password_variable': 'oci_username'},
+    ).run(_main)
 
 
 if __name__ == '__main__':
