@@ -17,6 +17,8 @@ the callback a fresh result per poll. tracemalloc counts what the callback keeps
   - the peak while it prints the summary and writes the JSON and HTML reports (streamed from the spool),
     without and with the build-time history (the history keeps one entry per package ever built from
     source, at most 5,000: it grows with the distinct source builds, up to that cap).
+Apart from these, the HTML report's Jinja2 template is compiled once, when the callback module loads
+(a fixed cost, whatever the packages): its peak and what it keeps are printed on a line of their own.
 `--baseline REV` also replays the stream through the callback of that git revision, for comparison.
 """
 import argparse
@@ -164,8 +166,25 @@ def replay(results, callback):
     return marks, after_final, reports_peak
 
 
+def measure_template():
+    """The compilation of the HTML report's template (done once, when the callback module loads)."""
+    from ansible_collections.research.wizard.plugins.plugin_utils import progress_report
+
+    environment = progress_report.html_environment()
+    tracemalloc.start()
+    template = environment.get_template(progress_report.HTML_TEMPLATE)
+    gc.collect()
+    kept, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del template
+    return {'kept': kept, 'peak': peak}
+
+
 def measure_one(count, variant):
-    """One replay in this process: `variant` is `history`, `no-history` or `baseline:REV`."""
+    """One replay in this process: `variant` is `history`, `no-history`, `baseline:REV` or `template`
+    (then no replay, see measure_template)."""
+    if variant == 'template':
+        return measure_template()
     from ansible_collections.research.wizard.plugins.callback import progress as callback_module
     from ansible_collections.research.wizard.plugins.module_utils import _progress as progress
 
@@ -189,7 +208,8 @@ def measure(count, variant):
     out = subprocess.check_output([sys.executable, os.path.abspath(__file__), '--one', str(count), variant],
                                   universal_newlines=True)
     data = json.loads(out)
-    data['marks'] = dict((int(k), v) for k, v in data['marks'].items())
+    if 'marks' in data:
+        data['marks'] = dict((int(k), v) for k, v in data['marks'].items())
     return data
 
 
@@ -235,6 +255,9 @@ def main():
         largest['count'], smallest['count'], largest['final'] / float(smallest['final']),
         largest['reports'] / float(smallest['reports']),
         largest['reports_history'] / float(smallest['reports_history'])))
+    template = measure(0, 'template')
+    print('HTML template, compiled once when the callback loads (not in the figures above): peak %s, kept %s'
+          % (kib(template['peak']), kib(template['kept'])))
 
 
 if __name__ == '__main__':

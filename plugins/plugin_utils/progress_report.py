@@ -9,7 +9,6 @@ so that writing them does not hold every package in memory. Private to the colle
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import binascii
 import datetime
 import json
 import os
@@ -66,39 +65,42 @@ def write_reports(reports, report_dir, playbook, playbook_start):
     return [base + '.json', base + '.html']
 
 
-def write_json(handle, document, indent=1):
-    """``json.dump(document, handle, indent=indent, sort_keys=True)``, except that an iterable that
-    is neither list nor dict (the spooled packages, a Reiterable) is streamed item by item.
+class _StreamedArray(list):
+    """A JSON array whose items come from an iterable one at a time, for ``JSONEncoder.iterencode``.
 
-    The json encoder writes a placeholder for each such iterable; its items are encoded one by one
-    in its place, indented to its depth.
+    The pure-Python encoder (``iterencode`` always uses it) takes any list and walks it with
+    ``for``: this empty list hands it the iterable's items instead, and is true while there is one.
     """
-    nonce = binascii.hexlify(os.urandom(8)).decode('ascii')
-    streams = {}    # the encoded placeholder -> its iterable
 
-    def placeholder(value):
-        if not hasattr(value, '__iter__'):
-            raise TypeError('Object of type %s is not JSON serializable' % type(value).__name__)
-        text = '\0stream-%s-%d' % (nonce, len(streams))
-        streams[json.dumps(text)] = value
-        return text
+    _NOTHING = object()
 
-    items = json.JSONEncoder(indent=indent, sort_keys=True)
-    margin = ''     # the indentation of the line being written
-    for chunk in json.JSONEncoder(indent=indent, sort_keys=True, default=placeholder).iterencode(document):
-        stream = streams.pop(chunk, None)
-        if stream is None:
-            handle.write(chunk)
-            if '\n' in chunk:
-                margin = chunk.rsplit('\n', 1)[1]
-            continue
-        inner = '\n' + margin + ' ' * indent
-        opened = False
-        for item in stream:
-            handle.write(',' if opened else '[')
-            handle.write(inner + items.encode(item).replace('\n', inner))
-            opened = True
-        handle.write('\n' + margin + ']' if opened else '[]')
+    def __init__(self, iterable):
+        list.__init__(self)
+        self._items = iter(iterable)
+        self._first = next(self._items, self._NOTHING)
+
+    def __bool__(self):
+        return self._first is not self._NOTHING
+
+    def __iter__(self):
+        if self:
+            yield self._first
+            for item in self._items:
+                yield item
+
+
+def _streamed(value):
+    if not hasattr(value, '__iter__'):
+        raise TypeError('Object of type %s is not JSON serializable' % type(value).__name__)
+    return _StreamedArray(value)
+
+
+def write_json(handle, document):
+    """``json.dump(document, handle, indent=1, sort_keys=True)``, except that an iterable that is
+    neither list nor dict (the spooled packages, a Reiterable) is streamed item by item instead of
+    being built in memory first."""
+    for chunk in json.JSONEncoder(indent=1, sort_keys=True, default=_streamed).iterencode(document):
+        handle.write(chunk)
 
 
 class Timeline(object):

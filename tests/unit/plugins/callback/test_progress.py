@@ -391,12 +391,12 @@ def test_json_report_writer_matches_json_dump(tmp_path):
     """The reports stream the spooled packages; the file must be what json.dump would write."""
     items = [{'package': 'a', 'seconds': 1.5, 'log': None}, {'package': 'b<&>', 'nested': {'x': [], 'y': {}}}]
     document = {'format': 1, 'empty_list': [], 'empty_dict': {}, 'text': 'caf\u00e9 "q"',
-                'runs': [{'host': 'h', 'counts': {'cache': 1}, 'packages': Reiterable(
-                    lambda: iter(items))}]}
+                'runs': [{'host': 'h', 'counts': {'cache': 1}, 'packages': Reiterable(lambda: iter(items)),
+                          'failures': Reiterable(lambda: iter(()))}]}
     path = tmp_path / 'r.json'
     with open(str(path), 'w') as handle:
         write_json(handle, document)
-    expected = dict(document, runs=[dict(document['runs'][0], packages=items)])
+    expected = dict(document, runs=[dict(document['runs'][0], packages=items, failures=[])])
     assert path.read_text() == json.dumps(expected, indent=1, sort_keys=True)
 
 
