@@ -9,7 +9,8 @@ An expected command is either a tuple (argv_tail, rc, stdout, stderr), where arg
 | rc, out, err | what the command returns (out_file / err_file: a file under tests/fixtures/<fixtures>) |
 | scope | the command runs with a scratch scope `-C DIR`: true (its mirrors.yaml holds one mirror), or a mapping the DIR's mirrors.yaml must contain |
 | file | the command ends with a private file (`config add -f FILE`) whose YAML equals this |
-| env | variables the command's environment must have; no_env: variables it must not have |
+| scope_dir | the command runs with `-C` this directory (before any scratch scope) |
+| env | variables the command's environment must have; no_env: variables it must not have; scratch_env: variables naming a scratch directory of the module |
 | aws | which `aws` Spack finds first on its PATH: fake (the case's failing one) or shim (the module's) |
 
 run_case() runs one whole case: module input, Spack version, expected commands and a subset of the result.
@@ -107,6 +108,9 @@ class CommandScript(object):
 
     def _step(self, step, got, env):
         scope = step.get('scope')
+        if 'scope_dir' in step:
+            assert got[:2] == ['-C', step['scope_dir']], 'expected -C %s: %r' % (step['scope_dir'], got)
+            got = got[2:]
         assert bool(scope) == (got[0] == '-C'), 'only a probe runs with a scratch scope: %r' % got
         if scope:
             mirrors = os.path.join(got[1], 'mirrors.yaml')
@@ -121,6 +125,9 @@ class CommandScript(object):
         assert got == step['args']
         for key, value in (step.get('env') or {}).items():
             assert env.get(key) == value, '%s=%r expected in the environment of %r' % (key, value, got)
+        for key in step.get('scratch_env') or ():
+            assert os.path.basename(env.get(key, '')).startswith('wizard-') and os.path.isdir(env[key]), \
+                '%s must name a scratch directory for %r: %r' % (key, got, env.get(key))
         for key in step.get('no_env') or ():
             assert key not in env, '%s must not be in the environment of %r' % (key, got)
         if 'aws' in step:
@@ -177,7 +184,7 @@ def run(module_main, args, expected, check_mode=False, diff=False, capsys=None, 
 
 def run_case(module_main, case, tmp_path, capsys, fixtures=None):
     """One data-driven case: input, spack (version), commands, output (a subset of the result), contains
-    ({result key: text it contains}), files.
+    ({result key: text it contains}), secrets (more values no argv may hold), files.
 
     files: {NAME: [mode to create {tmp}/NAME with, mode expected after the run]} (octal strings);
     tree: empty files to create under {tmp} (a cache's layout, say).
@@ -207,7 +214,7 @@ def run_case(module_main, case, tmp_path, capsys, fixtures=None):
     for key, text in fill(case.get('contains') or {}, tmp).items():
         assert text in str(result.get(key)), '%s: %r not in %r' % (key, text, result.get(key))
     assert (rc != 0) == bool(case['output'].get('failed')), result
-    secrets = [args[k] for k in SECRET_OPTIONS if args.get(k)]
+    secrets = [args[k] for k in SECRET_OPTIONS if args.get(k)] + list(case.get('secrets') or ())
     secrets += list((args.get('spack_secret_env') or {}).values())
     shown = [' '.join(c) for c in calls] + [' '.join(c) for c in result.get('cmd') or []]
     for secret in secrets:

@@ -1,0 +1,12 @@
+"""spack_externals: the exact Spack commands and results of each case in test_spack_externals.yaml (helpers.module_runner)."""
+import pytest
+
+from ansible_collections.research.wizard.plugins.modules import spack_externals
+from helpers.module_runner import load_cases, run_case
+
+CASES = load_cases(__file__)
+
+
+@pytest.mark.parametrize('case', CASES, ids=[c['id'] for c in CASES])
+def test_spack_externals(case, capsys, tmp_path):
+    run_case(spack_externals.main, case, tmp_path, capsys)
