@@ -85,8 +85,7 @@ class _StreamedArray(list):
     def __iter__(self):
         if self:
             yield self._first
-            for item in self._items:
-                yield item
+            yield from self._items
 
 
 def _streamed(value):
@@ -143,8 +142,9 @@ class Timeline(object):
                 'h': self.ROW_H - 4, 'color': color,
                 'x': '%.1f' % (self.LABEL_W + self.PLOT_W * item['start'] / self.span),
                 'w': '%.1f' % max(2.0, self.PLOT_W * (item.get('seconds') or 0) / self.span),
-                'tip': '%s: %s %s, starts at %s, %s' % (label, item.get('state'), item.get('origin') or '',
-                                                       fmt_seconds(item['start']), fmt_seconds(item.get('seconds'))),
+                'tip': '%s: %s %s, starts at %s, %s' % (
+                    label, item.get('state'), item.get('origin') or '', fmt_seconds(item['start']),
+                    fmt_seconds(item.get('seconds'))),
             }
 
 
