@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 
-from ansible_collections.research.wizard.plugins.module_utils._progress import package_label
+from ansible_collections.research.wizard.plugins.module_utils._progress_state import package_label
 
 HISTORY_FORMAT = 1
 HISTORY_MAX_ENTRIES = 5000

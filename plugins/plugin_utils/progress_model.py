@@ -5,7 +5,7 @@
 """The research.wizard.progress callback's model: the install runs of every host, as seen through
 the results of ``spack_install_status`` polls.
 
-Events are aggregated by ``module_utils/_progress.ProgressState`` (the status module's own
+Events are aggregated by ``module_utils/_progress_state.ProgressState`` (the status module's own
 aggregate), in its mode that keeps only the packages in flight; finished packages go to a spool
 file (:mod:`.progress_history`), so memory stays flat however many packages an install has.
 Private to the collection: the API may change freely.
@@ -18,7 +18,7 @@ import atexit
 import shutil
 import tempfile
 
-from ansible_collections.research.wizard.plugins.module_utils._progress import (
+from ansible_collections.research.wizard.plugins.module_utils._progress_state import (
     COUNT_KEYS,
     DONE_STATES,
     ProgressState,

@@ -16,7 +16,7 @@ import time
 
 from jinja2 import Environment, FileSystemLoader
 
-from ansible_collections.research.wizard.plugins.module_utils._progress import COUNT_KEYS, package_label
+from ansible_collections.research.wizard.plugins.module_utils._progress_state import COUNT_KEYS, package_label
 from ansible_collections.research.wizard.plugins.plugin_utils.progress_model import fmt_seconds
 
 REPORT_FORMAT = 1

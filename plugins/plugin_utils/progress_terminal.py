@@ -15,7 +15,7 @@ import sys
 
 from ansible import constants as C
 
-from ansible_collections.research.wizard.plugins.module_utils._progress import (
+from ansible_collections.research.wizard.plugins.module_utils._progress_state import (
     ACTIVE_STATES,
     COUNT_KEYS,
     package_label,
