@@ -44,7 +44,7 @@ REQUIRED_BY = ('roles/', 'playbooks/', 'plugins/', 'inventories/')
 FQCN = re.compile(r'^(?:group/)?([a-z0-9_]+\.[a-z0-9_]+)\.[a-z0-9_]+$')
 VALUE_KEYS = ('plugin', 'connection', 'ansible_connection')
 # "new module", "new inventory plugin", "new aggregate callback", not "new name of", "new `wait` option".
-NEW_PLUGIN = re.compile(r'new (?:[\w-]+ ){0,2}(?:module|plugin|callback|action)\b')
+NEW_PLUGIN = re.compile(r'new (?:[\w-]+ ){0,2}(?:module|plugin|callback|action)s?\b')
 
 
 def _read_yaml(path):
@@ -186,7 +186,7 @@ def test_fragments_do_not_announce_new_plugins():
     for path in glob.glob(os.path.join(ROOT, 'changelogs', 'fragments', '*.yml')):
         for section, entries in (_read_yaml(path) or {}).items():
             for entry in entries if isinstance(entries, list) else []:
-                name, _sep, rest = entry.partition(' - ')
-                if name in plugins and NEW_PLUGIN.match(rest):
+                names, _sep, rest = entry.partition(' - ')
+                if set(names.split(', ')) & plugins and NEW_PLUGIN.match(rest):
                     repeated.append('%s: %s: %s' % (os.path.basename(path), section, entry[:60]))
     assert repeated == []
