@@ -146,7 +146,8 @@ class Spack(object):
         if summary['kind'] in HINTS:
             msg += ' (%s)' % HINTS[summary['kind']]
         return SpackError(msg, cmd=redact(cmd), rc=rc, stdout=tail(out), stderr=tail(err),
-                          error_kind=summary['kind'], build_log=summary['build_log'])
+                          error_kind=summary['kind'], error_detail=summary.get('detail'),
+                          build_log=summary['build_log'])
 
     def _command_words(self, cmd):
         """The first two words of Spack's command in a full argv (after the global options)."""
