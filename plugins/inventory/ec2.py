@@ -318,11 +318,6 @@ class InventoryModule(AwsEc2InventoryModule):
         super(InventoryModule, self)._populate(
             {self.get_option("group_prefix") + "instances": instances}, hostnames, **kwargs)
 
-    def _launch_order(self, instance):
-        """Region by region as configured, then oldest first: the first instance keeps a shared name."""
-        order = dict((region, index) for index, region in enumerate(self.get_option("regions") or []))
-        return order.get(_region(instance), len(order)), to_text(_iso(instance.get("LaunchTime")) or ""), instance["InstanceId"]
-
     def _unique_hostname(self, instance, hostnames, used):
         for preference in hostnames:
             name = self._get_preferred_hostname(instance, [preference])
@@ -333,8 +328,11 @@ class InventoryModule(AwsEc2InventoryModule):
     def iter_entry(self, hosts, hostnames, **kwargs):
         """(host name, wizard_* variables) of each instance, already in the wizard's groups."""
         prefix = self.get_option("group_prefix")
+        # Region by region as configured, then oldest first: the first instance keeps a shared name.
+        regions = dict((region, index) for index, region in enumerate(self.get_option("regions") or []))
         used = set()
-        for instance in sorted(hosts, key=self._launch_order):
+        for instance in sorted(hosts, key=lambda i: (regions.get(_region(i), len(regions)),
+                                                     to_text(_iso(i.get("LaunchTime")) or ""), i["InstanceId"])):
             name = self._unique_hostname(instance, hostnames, used)
             used.add(name)
             hostvars = wizard_hostvars(instance)
@@ -342,7 +340,7 @@ class InventoryModule(AwsEc2InventoryModule):
                 if hostvars[ANSIBLE_HOST_VARS[preference]]:
                     hostvars["ansible_host"] = hostvars[ANSIBLE_HOST_VARS[preference]]
                     break
-            self.inventory.add_host(name)
+            self.inventory.add_host(name, group=prefix + "instances")
             for group, var in GROUP_VARS:
                 if hostvars[var]:
                     self.inventory.add_child(self.inventory.add_group(prefix + group + "_" + group_part(hostvars[var])),

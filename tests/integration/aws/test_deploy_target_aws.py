@@ -5,20 +5,24 @@ the pack's size picks the instance; the deploy itself runs on this machine (moto
 SSH) with the real Spack, and its summary and build logs reach the deployment's CloudWatch log group;
 aws_logs.yml then sends nothing more; a deploy that fails is sent afterwards by aws_logs.yml, with the
 failed package's build log; teardown.yml -e target=aws removes everything. The owner, and so the
-deployment name, comes from the inventory."""
+deployment name, comes from the inventory. The EC2 inventories find the instance: research.wizard.ec2
+(inventories/aws/wizard.ec2.yml) and AWX's source, the plain amazon.aws.aws_ec2 config
+(inventories/aws/wizard.aws_ec2.yml), with the same wizard groups and variables."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import json
 import os
+import subprocess
 
 import pytest
+import yaml
 
 from helpers.moto import moto_server
 from helpers.spack_dag import counts
 from helpers.spack_sandbox import deploy_vars
-from integration.aws.test_aws_roles import (NOTHING, ROOT, SSH_CIDR, aws_env, client, leftovers, live_instances, ok,
-                                            playbook)
+from integration.aws.test_aws_roles import (BIN, NOTHING, ROOT, SSH_CIDR, aws_env, client, leftovers, live_instances,
+                                            ok, playbook, unsafe)
 
 
 DEPLOYMENT = "selftest-alice"
@@ -36,6 +40,19 @@ def log_streams(endpoint):
     streams = logs.describe_log_streams(logGroupName=GROUP)["logStreams"]
     return dict((s["logStreamName"], [e["message"] for e in logs.get_log_events(
         logGroupName=GROUP, logStreamName=s["logStreamName"], startFromHead=True)["events"]]) for s in streams)
+
+
+def inventory_list(tmp_path, endpoint, name):
+    """ansible-inventory --list of inventories/aws/<name>, pointed at moto and without its cache."""
+    with open(os.path.join(ROOT, "inventories", "aws", name)) as f:
+        config = dict(yaml.safe_load(f), endpoint_url=endpoint, cache=False)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(config))
+    proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(path), "--list"], cwd=ROOT, check=False,
+                          env=aws_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
 
 
 def test_deploy_logs_and_teardown_with_target_aws(tmp_path, endpoint, spack):
@@ -69,6 +86,20 @@ def test_deploy_logs_and_teardown_with_target_aws(tmp_path, endpoint, spack):
     tags = dict((t["Key"], t["Value"]) for t in instance["Tags"])
     assert (tags["research-wizard:domain"], tags["research-wizard:size"]) == ("selftest", "medium")
     assert (tags["research-wizard:owner"], tags["research-wizard:deployment"]) == ("alice", DEPLOYMENT)
+
+    # Both EC2 inventories: the deployment's group (aws_logs.yml's hosts) and the same wizard_* variables.
+    host = tags["Name"]
+    ours, awx = [inventory_list(tmp_path, endpoint, name) for name in ("wizard.ec2.yml", "wizard.aws_ec2.yml")]
+    for listing in (ours, awx):
+        for group in ("wizard_instances", "wizard_domain_selftest", "wizard_deployment_selftest_alice",
+                      "wizard_size_medium", "wizard_type_c7i_large", "wizard_state_running", "wizard_region_us_east_1"):
+            assert listing[group]["hosts"] == [host], (group, listing.get(group))
+    assert ours["wizard_owner_alice"]["hosts"] == [host]  # the example's own keyed group
+    hostvars = unsafe(ours["_meta"]["hostvars"][host])
+    assert (hostvars["wizard_instance_id"], hostvars["wizard_deployment"]) == (instance["InstanceId"], DEPLOYMENT)
+    assert hostvars["ansible_host"] == instance["PublicIpAddress"] and hostvars["ansible_user"] == "ec2-user"
+    assert dict((k, v) for k, v in unsafe(awx["_meta"]["hostvars"][host]).items() if k.startswith("wizard_")) == \
+        dict((k, v) for k, v in hostvars.items() if k.startswith("wizard_"))
 
     with open(os.path.join(site, "data", "deployments", "selftest.json")) as f:
         summary = json.load(f)
