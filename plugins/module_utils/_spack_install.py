@@ -17,8 +17,8 @@ import subprocess
 import threading
 import time
 
-from ansible_collections.research.wizard.plugins.module_utils._spack_parse import (
-    InstallOutputParser, error_summary)
+from ansible_collections.research.wizard.plugins.module_utils._spack_install_output import InstallOutputParser
+from ansible_collections.research.wizard.plugins.module_utils._spack_parse import error_summary
 
 ORIGINS = ('cache', 'source', 'already', 'external')
 

@@ -5,9 +5,11 @@ import os
 import pytest
 import yaml
 
+from ansible_collections.research.wizard.plugins.module_utils._spack_install_output import (
+    EVENT_RANK, InstallOutputParser, split_nvh)
 from ansible_collections.research.wizard.plugins.module_utils._spack_parse import (
-    EVENT_RANK, HINTS, KINDS, InstallOutputParser, error_summary, fetch_failures, parse_buildcache_list,
-    parse_gpg_keys, parse_push_output, parse_spec_install_status, parse_version, split_nvh)
+    HINTS, KINDS, error_summary, fetch_failures, parse_buildcache_list, parse_gpg_keys, parse_push_output,
+    parse_spec_install_status, parse_version)
 from helpers.spack_fixtures import DIRS, GENERATIONS, err, names, out, rc
 
 NEW = '1.1.1'  # recordings of the new installer (config:installer:new) exist for this generation only
