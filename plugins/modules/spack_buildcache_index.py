@@ -14,7 +14,7 @@ description:
   - Rebuilds the cache's index with C(spack buildcache update-index), so consumers see every spec the
     cache holds.
   - C(changed) compares the specs the index lists before and after (read afresh, with only this cache
-    configured): a rebuild that lists the same specs changes nothing.
+    configured); a rebuild that lists the same specs changes nothing.
 extends_documentation_fragment:
   - research.wizard.spack
   - research.wizard.spack.attributes

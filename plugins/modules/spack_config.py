@@ -34,11 +34,11 @@ options:
   settings:
     description:
       - With O(state=present), the keys to set, merged into the section; a nested mapping sets only the keys it
-        names (V({install_tree: {root: /x}}) leaves the other C(install_tree) keys alone). A list or any other value
-        replaces what the key held.
+        names (C(install_tree) with only C(root) leaves the other C(install_tree) keys alone). A list or any other
+        value replaces what the key held.
       - With O(state=absent), the keys to remove, named the same way (their values are not compared).
       - A section that is a list (C(repos) on Spack 0.2x) takes a list of entries, or a mapping whose values are
-        the entries (the form Spack 1.x uses for C(repos), V({builtin: /path/to/repo})).
+        the entries (the form Spack 1.x uses for C(repos), C(builtin) mapped to a path).
     type: raw
     required: true
   state:
