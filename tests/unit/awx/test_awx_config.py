@@ -123,9 +123,13 @@ def test_templates_and_workflow(rendered):
     for node in nodes.values():
         assert node['unified_job_template']['name'] in templates
     source = rendered['inventory_source']
-    assert source['source'] == 'scm' and source['source_project'] == rendered['project']['name']
-    with open(os.path.join(ROOT, source['source_path'])) as f:
-        assert yaml.safe_load(f)['plugin'] == 'research.wizard.ec2'
+    # AWX's native EC2 source with the research.wizard defaults (the plain amazon.aws.aws_ec2 config).
+    assert source['source'] == 'ec2' and 'source_path' not in source and 'source_project' not in source
+    with open(os.path.join(ROOT, 'inventories', 'aws', 'wizard.aws_ec2.yml')) as f:
+        config = yaml.safe_load(f)
+    assert config.pop('plugin') == 'amazon.aws.aws_ec2'
+    assert source['source_vars'] == dict(config, regions=['us-east-1'])
+    assert source['credential'] == rendered['credential']['name']
     assert rendered['credential']['credential_type'] == 'Amazon Web Services'
     assert rendered['credential']['inputs'] == {'username': '********', 'password': '********'}
 
