@@ -16,9 +16,11 @@ description:
     with (C(modules:default:roots), by default C($spack/share/spack/modules) and C($spack/share/spack/lmod)).
   - Reports C(changed) only when a module file was added, changed or removed. Spack stamps every file
     it writes with the time; that line does not count.
-  - In check mode the module files are generated into a scratch root instead (C(spack -c
-    modules:default:roots:TYPE:SCRATCH)) and compared with the real ones, so the prediction is exactly
-    what a refresh would write.
+  - In check mode the module files are generated into a scratch root instead and compared with the
+    real ones, so the prediction is exactly what a refresh would write. The refresh then runs in a copy
+    of the environment (its C(spack.yaml) and C(spack.lock)) whose module roots point at the scratch
+    root (on Spack 0.2x an environment's settings win over C(spack -c)); relative paths in that
+    C(spack.yaml) would resolve from the copy.
 extends_documentation_fragment:
   - research.wizard.spack
   - research.wizard.spack.attributes
@@ -105,7 +107,8 @@ import tempfile
 
 from ansible_collections.research.wizard.plugins.module_utils._deployment_stamp import expand_path
 from ansible_collections.research.wizard.plugins.module_utils._digest import tree_files
-from ansible_collections.research.wizard.plugins.module_utils._spack import load_yaml, redact
+from ansible_collections.research.wizard.plugins.module_utils._spack import (
+    SpackError, dump_yaml, load_yaml, read_yaml, redact)
 from ansible_collections.research.wizard.plugins.module_utils._spack_module import SpackModule
 
 DEFAULT_ROOTS = {'tcl': '$spack/share/spack/modules', 'lmod': '$spack/share/spack/lmod'}
@@ -136,6 +139,24 @@ def module_files(root, prefix):
     return found
 
 
+def scratch_env(spack, p, scratch, types):
+    """A copy of the environment in SCRATCH/env whose module root of each type is SCRATCH/TYPE."""
+    env_dir = p['env_path'] or spack.env_path(p['env'])
+    if not env_dir or not os.path.isfile(os.path.join(env_dir, 'spack.yaml')):
+        raise SpackError('No Spack environment %s: create it first (research.wizard.spack_env).' % (p['env'] or p['env_path']))
+    copy = os.path.join(scratch, 'env')
+    os.mkdir(copy)
+    manifest = read_yaml(os.path.join(env_dir, 'spack.yaml'))
+    section = manifest.setdefault('spack', {}) or {}
+    roots = section.setdefault('modules', {}).setdefault('default', {}).setdefault('roots', {})
+    roots.update((t, os.path.join(scratch, t)) for t in types)
+    with open(os.path.join(copy, 'spack.yaml'), 'w') as f:
+        f.write(dump_yaml(manifest))
+    if os.path.isfile(os.path.join(env_dir, 'spack.lock')):
+        shutil.copy(os.path.join(env_dir, 'spack.lock'), os.path.join(copy, 'spack.lock'))
+    return copy
+
+
 def _compare(before, after, check_mode):
     return dict(
         added=sorted(set(after) - set(before)),
@@ -152,15 +173,13 @@ def _main(sm):
     before, after, cmds = {}, {}, []
     scratch = tempfile.mkdtemp(prefix='wizard-modules-') if sm.check_mode else None
     try:
+        # Check mode: the same refresh, in a copy of the environment writing to a scratch root.
+        run_in = dict(env_dir=scratch_env(spack, p, scratch, p['types'])) if scratch else where
         for kind in p['types']:
             before.update(module_files(roots[kind], kind))
-            # Check mode: the same refresh, into a scratch root compared with the real one.
-            target = os.path.join(scratch, kind) if scratch else roots[kind]
-            config = ['modules:default:roots:%s:%s' % (kind, target)] if scratch else None
             cmds.append(redact(spack.argv('module_refresh', module_type=kind, assume_yes=True, **where)))
-            spack.run('module_refresh', module_type=kind, assume_yes=True, config=config, what='%s module files' % kind,
-                      **where)
-            after.update(module_files(target, kind))
+            spack.run('module_refresh', module_type=kind, assume_yes=True, what='%s module files' % kind, **run_in)
+            after.update(module_files(os.path.join(scratch, kind) if scratch else roots[kind], kind))
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -31,3 +31,7 @@ def test_failures_are_clear(sandbox, playbook_env):
 
 def test_signed_cache(sandbox, playbook_env):
     play('spack_keys.yml', sandbox, playbook_env)
+
+
+def test_modulefiles(sandbox, playbook_env):
+    play('spack_modulefiles.yml', sandbox, playbook_env)

@@ -5,6 +5,7 @@ import tempfile
 from unittest import mock
 
 import pytest
+import yaml
 
 from ansible_collections.research.wizard.plugins.modules import spack_modulefiles
 from helpers import module_runner
@@ -34,6 +35,14 @@ class Refresh(module_runner.CommandScript):
 
     def _step(self, step, got, env):
         answer = super(Refresh, self)._step(step, got, env)
+        if 'env_copy' in step:
+            with open(os.path.join(got[1], 'spack.yaml')) as f:
+                assert yaml.safe_load(f) == fill(step['env_copy'], self.tmp), 'the copy points at the scratch root'
+            lock = os.path.join(got[1], 'spack.lock')
+            assert os.path.exists(lock) == ('lock' in step), 'the lock is copied when there is one'
+            if 'lock' in step:
+                with open(lock) as f:
+                    assert f.read() == step['lock']
         _write(self.tmp, step.get('writes'))
         return answer
 
