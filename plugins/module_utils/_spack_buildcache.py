@@ -94,10 +94,13 @@ def _nothing():
 
 
 def cache_hashes(spack, entry):
-    """Short hashes of the specs the cache's index lists (None when Spack cannot read it), read afresh."""
-    with single_mirror_scope(entry) as scope:
-        rc, out, err = spack.run('buildcache_list', allarch=True, long=True, scope_dirs=[scope],
-                                 config=['config:binary_index_ttl:0'], check=False)
+    """Short hashes of the specs the cache's index lists (None when Spack cannot read it), read afresh.
+
+    A misc_cache of its own: Spack keeps listing the index it fetched last when the cache has none now.
+    """
+    with single_mirror_scope(entry) as scope, scratch_dir('wizard-index-') as cache:
+        rc, out, err = spack.run('buildcache_list', allarch=True, long=True, scope_dirs=[scope], check=False,
+                                 config=['config:binary_index_ttl:0', 'config:misc_cache:%s' % cache])
     return sorted(set(e['hash'][:7] for e in parse_buildcache_list(out))) if rc == 0 else None
 
 
@@ -151,7 +154,9 @@ def update_index(sm):
     if sm.check_mode:
         local = file_url_path(entry_url(entry, 'push'))
         # A remote cache cannot be listed without Spack rebuilding its index: assume it would change.
-        after = stored_hashes(local) if local is not None else None
+        # A local one would gain the specs it holds that the index lacks (the index also lists
+        # externals, which have no files).
+        after = sorted(set(before or ()) | set(stored_hashes(local))) if local is not None else None
         result.update(changed=after is None or after != before, after=after)
         return result
     with without_aws_cli(sm, directory, entry):

@@ -5,7 +5,7 @@ An expected command is either a tuple (argv_tail, rc, stdout, stderr), where arg
 
 | key | what |
 | --- | --- |
-| args | the exact argv after `spack --color never` (and after `-C DIR` / a trailing file, see below) |
+| args | the exact argv after `spack --color never` (and after `-C DIR` / a trailing file, see below); `{scratch}` in a word: a scratch directory of the module |
 | rc, out, err | what the command returns (out_file / err_file: a file under tests/fixtures/<fixtures>) |
 | scope | the command runs with a scratch scope `-C DIR`: true (its mirrors.yaml holds one mirror), or a mapping the DIR's mirrors.yaml must contain |
 | file | the command ends with a private file (`config add -f FILE`) whose YAML equals this |
@@ -18,6 +18,7 @@ run_case() runs one whole case: module input, Spack version, expected commands a
 import contextlib
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -83,6 +84,17 @@ def first_aws(env):
     return 'fake', found
 
 
+def _same_args(expected, got):
+    """EXPECTED == GOT, where `{scratch}` in an expected word stands for a scratch directory of the module."""
+    if len(expected) != len(got):
+        return False
+    for want, arg in zip(expected, got):
+        pattern = re.escape(want).replace(re.escape('{scratch}'), r'/\S*/wizard-[^/]+')
+        if not re.fullmatch(pattern, arg):
+            return False
+    return True
+
+
 class CommandScript(object):
     def __init__(self, expected, fixtures=None):
         self.expected = list(expected)
@@ -122,7 +134,7 @@ class CommandScript(object):
         if 'file' in step:
             path, got = got[-1], got[:-1]
             assert read_scope_file(path) == step['file']
-        assert got == step['args']
+        assert _same_args(step['args'], got), 'expected %r, got %r' % (step['args'], got)
         for key, value in (step.get('env') or {}).items():
             assert env.get(key) == value, '%s=%r expected in the environment of %r' % (key, value, got)
         for key in step.get('scratch_env') or ():
