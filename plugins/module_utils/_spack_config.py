@@ -22,8 +22,7 @@ def leaves(settings, prefix=()):
     for key, value in settings.items():
         path = prefix + (str(key),)
         if isinstance(value, dict) and value:
-            for leaf in leaves(value, path):
-                yield leaf
+            yield from leaves(value, path)
         else:
             yield path, value
 
