@@ -294,3 +294,41 @@ def parse_gpg_keys(text):
         if m and current is not None and m.group('uid').strip() not in current['uids']:
             current['uids'].append(m.group('uid').strip())
     return keys
+
+
+# Detection: `spack compiler find`, `spack external find`, `spack compiler list`.
+_ADDED_COMPILERS = re.compile(r'^==> Added \d+ new compilers? to ')
+_ADDED_EXTERNALS = re.compile(r'^==> The following specs have been detected on this system and added to ')
+_SPEC = re.compile(r'^(?:\[\w\]\s+)?(\S+@\S+)$')
+
+
+def _specs_after(text, header):
+    """The specs listed after HEADER's line, up to the next `==>` line (headers `-- ... --` skipped)."""
+    out, inside = [], False
+    for line in (text or '').splitlines():
+        if line.startswith('==>'):
+            inside = bool(header.match(line))
+            continue
+        if inside and not line.strip().startswith('--'):
+            out += [w for w in line.split() if '@' in w]
+    return out
+
+
+def parse_compilers_added(text):
+    """`spack compiler find` -> the compilers it added ([] for "Found no new compilers")."""
+    return _specs_after(text, _ADDED_COMPILERS)
+
+
+def parse_externals_added(text):
+    """`spack external find` -> the specs it added ([] for "No new external packages detected")."""
+    return _specs_after(text, _ADDED_EXTERNALS)
+
+
+def parse_compiler_list(text):
+    """`spack compiler list` -> every compiler spec (1.x marks externals `[e]`)."""
+    out = []
+    for line in (text or '').splitlines():
+        m = _SPEC.match(line.strip())
+        if m and not line.startswith(('==>', '--')):
+            out.append(m.group(1))
+    return out

@@ -137,6 +137,8 @@ def test_killed_install_resumes(site):
 def test_status_and_teardown(site):
     proc = run_playbook('playbooks/status.yml', dict(site['vars']), env=ENV)
     assert proc.returncode == 0, explain(proc)
+    # status only reads: mirrors through spack_mirror_info, nothing in check mode reported as a change.
+    assert recap(proc.stdout)['localhost']['changed'] == 0, explain(proc)
     assert '"selftest"' in proc.stdout and '"missing": 0' in proc.stdout, proc.stdout
     assert '"wizard-cache": true' in proc.stdout, proc.stdout
     assert '"last_deploy"' in proc.stdout and '"cache_hit_rate"' in proc.stdout
