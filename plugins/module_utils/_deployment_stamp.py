@@ -72,13 +72,13 @@ def platform_name():
     return 'darwin' if sys.platform == 'darwin' else 'windows' if sys.platform.startswith('win') else 'linux'
 
 
-def expand_path(path, spack_root, base, home):
-    """A path as Spack's configuration writes it ($spack, ${platform}, ~); a relative one is relative to BASE."""
+def expand_path(path, spack_root, base, home=None):
+    """A path as Spack's configuration writes it ($spack, ${platform}, ~ or HOME); a relative one is relative to BASE."""
     for name, value in (('spack', spack_root), ('platform', platform_name())):
         path = path.replace('${%s}' % name, value)
         path = re.sub(r'\$%s(?!\w)' % name, lambda m, v=value: v, path)
     if path == '~' or path.startswith('~/'):
-        path = home + path[1:]
+        path = (home or os.path.expanduser('~')) + path[1:]
     return os.path.normpath(os.path.join(base, path))
 
 

@@ -7,7 +7,6 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 DOCUMENTATION = r'''
----
 module: spack_install_status
 short_description: Report the progress of a running Spack install
 version_added: 0.1.0
@@ -23,12 +22,9 @@ description:
   - With O(wait), a poll is a long poll - it returns as soon as Spack reports something new, or
     after O(wait) seconds - so a loop with C(delay=0) shows every package within a fraction of a
     second while polling only every O(wait) seconds when nothing happens.
-  - Within one C(until) loop each poll continues where the previous one stopped (the action plugin
-    of this module keeps the position), so every event is returned once.
   - With O(jid) it also notices an install whose async job ended (killed over its time limit,
     crashed) without writing the C(finished) event, so the polling loop ends instead of running out
     of retries.
-  - Never changes anything on the target.
 author:
   - research.wizard developers (@research-wizard)
 extends_documentation_fragment:
@@ -47,10 +43,8 @@ options:
         previous call. All events of the current run when not set.
       - When it is greater than the last C(seq) in the file plus one, the file was replaced by a new
         run; all its events are returned and RV(rotated) is true.
-      - Applies to the first poll of a task. The retries of an C(until) loop continue from the
-        RV(next_since) of the poll before (task arguments are evaluated only once per loop, so the
-        module's action plugin carries the position from one retry to the next). When a retry finds
-        a different run than the poll before, it returns all events of that run.
+      - Applies to the first poll of a task; the retries of an C(until) loop continue from the poll
+        before (its action plugin keeps the position), or from the start of a different run.
     type: int
   wait:
     description:
@@ -58,13 +52,9 @@ options:
         current run has events from O(since) on (any event on the first poll), the install has
         finished, its async job has ended, its writer is gone (O(stale_after)), or the progress file
         now holds another run; else after O(wait) seconds with no new events.
-      - The file is looked at every 0.1 seconds (one C(stat) while nothing changes, a read of the
-        appended lines when something did).
       - V(0) returns at once.
-      - Successive polls of one C(until) loop start at least 0.5 seconds apart (the action plugin
-        holds a poll back when needed), so with C(delay=0), C(retries) of twice the C(async) limit
-        always outlast the install. The loop ends earlier, when the install finishes or its async
-        job ends.
+      - Polls of one C(until) loop start at least 0.5 seconds apart, so with C(delay=0), C(retries) of
+        twice the C(async) limit always outlast the install.
       - Keep it below the connection's and the task's timeouts.
     type: float
     default: 0
@@ -169,16 +159,6 @@ EXAMPLES = r'''
   ansible.builtin.async_status:
     jid: "{{ install_job.ansible_job_id }}"
     mode: cleanup
-
-# Without long polls: one look every 10 seconds (each package shows up to 10 s late)
-- name: Wait for the install, polling every 10 seconds
-  research.wizard.spack_install_status:
-    progress_file: /var/tmp/selftest-progress.jsonl
-    jid: "{{ install_job.ansible_job_id }}"
-  register: install_status
-  until: install_status.finished
-  retries: 1440         # retries x delay >= the async limit
-  delay: 10
 
 # One look, for example from another playbook while an install runs
 - name: Where is the install now?
@@ -476,12 +456,8 @@ def main():
     if params['wait'] < 0:
         module.fail_json(msg='wait must be 0 or more seconds, got %s' % params['wait'])
 
-    job_source = None
-    if params['jid']:
-        async_dir = params['async_dir'] or os.environ.get('ANSIBLE_ASYNC_DIR') or '~/.ansible_async'
-
-        def job_source():
-            return read_async_job(async_dir, params['jid'])
+    async_dir = params['async_dir'] or os.environ.get('ANSIBLE_ASYNC_DIR') or '~/.ansible_async'
+    job_source = (lambda: read_async_job(async_dir, params['jid'])) if params['jid'] else None
 
     try:
         result, job = wait_status(

@@ -122,8 +122,7 @@ def module_roots(spack, where, types):
     config = load_yaml(spack.stdout('config_get', section='modules', **where)).get('modules') or {}
     roots = ((config.get('default') or {}).get('roots') or {})
     base = where.get('env_dir') or spack.root
-    return dict((t, expand_path(str(roots.get(t) or DEFAULT_ROOTS[t]), spack.root, base, os.path.expanduser('~')))
-                for t in types)
+    return dict((t, expand_path(str(roots.get(t) or DEFAULT_ROOTS[t]), spack.root, base)) for t in types)
 
 
 def module_files(root, prefix):
