@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Side-by-side timings of deployments, printed as ratios (issue 4, section 7).
 
   .venv/bin/python benchmarks/deploy_cache_vs_source.py [--workdir DIR] [--realstack]

@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Memory of the research.wizard.progress callback over replayed installs of 1,000 to 5,000 packages.
 
   .venv/bin/python benchmarks/progress_memory.py [--sizes 1000,2000,5000] [--baseline REV]

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
-# Copyright (c) research.wizard developers
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Controller side of research.wizard.deployment_stamp and deployment_stamp_info (documented in
 plugins/modules/): the digest of everything a deployment is made from, which only the controller can see."""

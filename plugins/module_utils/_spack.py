@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) research.wizard contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The one layer between the spack_* modules and the Spack CLI.
 
 Commands are argument lists, run with LC_ALL=C and colour off. Failures become SpackError with an
@@ -106,12 +107,7 @@ class Spack(object):
             cmd += ['-D', env_dir]
         elif env:
             cmd += ['-e', env]
-        # MIGRATION (issue 12): a plain list is accepted until every module names its command.
-        return cmd + ([str(a) for a in command] if isinstance(command, list) else spack_args(command, **values))
-
-    def command(self, args, **kwargs):
-        # MIGRATION (issue 12): the old name of argv.
-        return self.argv(args, **kwargs)
+        return cmd + spack_args(command, **values)
 
     def run(self, command, env=None, env_dir=None, config=None, check=True, what=None, data=None, scope_dirs=(),
             **values):
@@ -230,11 +226,6 @@ def read_yaml(path):
 
 def dump_yaml(data):
     return yaml.safe_dump(data, default_flow_style=False, sort_keys=False)
-
-
-def load_lock(path):
-    # MIGRATION (issue 12): the old name of read_json.
-    return read_json(path)
 
 
 def read_json(path):

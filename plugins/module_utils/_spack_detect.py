@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) research.wizard contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Compiler and external detection (spack compiler find / external find / compiler list), both Spacks.
 
@@ -19,6 +19,7 @@ from ansible_collections.research.wizard.plugins.module_utils._spack import reda
 from ansible_collections.research.wizard.plugins.module_utils._spack_parse import (
     parse_compiler_list, parse_compilers_added, parse_externals_added)
 from ansible_collections.research.wizard.plugins.module_utils._spack_scratch import env_override, scratch_dir
+
 
 def local_config_disabled(spack):
     return bool(spack.environ.get('SPACK_DISABLE_LOCAL_CONFIG') or os.environ.get('SPACK_DISABLE_LOCAL_CONFIG'))

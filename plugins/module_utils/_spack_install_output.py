@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) research.wizard contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """`spack install` output, line by line, as per-package state-change events (both generations,
 the old and the new installer). Errors are classified by _spack_parse, the one classifier."""
@@ -11,7 +11,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.research.wizard.plugins.module_utils._spack_parse import (
-    _BUILD_LOG, _ERROR, _NEW_FAILED, _NEW_STATE, error_summary)
+    _BUILD_LOG, _ERROR, _NEW_FAILED, _NEW_STATE)
 
 # "==> Installing libtiny-1.0-funjglgk6qabth3nip7mhofotizg65zf [5/7]"
 _INSTALLING = re.compile(r'^==> Installing (?P<nvh>\S+)(?: \[(?P<index>\d+)/(?P<total>\d+)\])?\s*$')
@@ -34,6 +34,7 @@ _FAILED_NAME = re.compile(r'^==> Error: (?:Failed to install (?P<name>[\w.+-]+) 
 _SKIPPED = re.compile(r'^==> (?:Warning: )?Skipping build of (?P<nvh>\S+) since (?P<msg>.*)$')
 # ".../spack-stage-tinybroken-0.1-t6eetazbqltbzj2da4ssgrmmbfusllua/spack-build-out.txt"
 _STAGE_NVH = re.compile(r'spack-stage-(?P<nvh>[\w.+-]+-[a-z0-9]{32})(?:/|$)')
+
 
 def split_nvh(nvh):
     """'tinyapp-1.0-pto5yztp2jsttzcie3c2yc2gxfckebqh' -> ('tinyapp', '1.0', 'pto5yzt...').

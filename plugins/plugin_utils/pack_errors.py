@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
-# Copyright (c) research.wizard developers
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The errors of domain packs (controller side); ``str()`` of each is the message for the user.
 

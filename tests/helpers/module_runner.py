@@ -1,17 +1,22 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Run a module's main() with run_command replaced by a script of expected commands.
 
 An expected command is either a tuple (argv_tail, rc, stdout, stderr), where argv_tail is what follows
 `spack --color never [-c ...]`, or a step of a data-driven case (a dict, as in test_spack_*.yaml):
 
-| key | what |
-| --- | --- |
-| args | the exact argv after `spack --color never` (and after `-C DIR` / a trailing file, see below); `{scratch}` in a word: a scratch directory of the module |
-| rc, out, err | what the command returns (out_file / err_file: a file under tests/fixtures/<fixtures>) |
-| scope | the command runs with a scratch scope `-C DIR`: true (its mirrors.yaml holds one mirror), or a mapping the DIR's mirrors.yaml must contain |
-| file | the command ends with a private file (`config add -f FILE`) whose YAML equals this |
-| scope_dir | the command runs with `-C` this directory (before any scratch scope) |
-| env | variables the command's environment must have; no_env: variables it must not have; scratch_env: variables naming a scratch directory of the module |
-| aws | which `aws` Spack finds first on its PATH: fake (the case's failing one) or shim (the module's) |
+Keys of a step:
+- args: the exact argv after `spack --color never` (and after `-C DIR` / a trailing file, see below);
+  `{scratch}` in a word: a scratch directory of the module
+- rc, out, err: what the command returns (out_file / err_file: a file under tests/fixtures/<fixtures>)
+- scope: the command runs with a scratch scope `-C DIR`: true (its mirrors.yaml holds one mirror), or a
+  mapping the DIR's mirrors.yaml must contain
+- file: the command ends with a private file (`config add -f FILE`) whose YAML equals this
+- scope_dir: the command runs with `-C` this directory (before any scratch scope)
+- env: variables the command's environment must have; no_env: variables it must not have; scratch_env:
+  variables naming a scratch directory of the module
+- aws: which `aws` Spack finds first on its PATH: fake (the case's failing one) or shim (the module's)
 
 run_case() runs one whole case: module input, Spack version, expected commands and a subset of the result.
 """

@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What an environment's concretized DAG holds, read from its spack.lock: the counts the tests expect.
 
 Spack 1.x adds nodes 0.23 did not have (compiler-wrapper, a build-only dependency, and gcc-runtime),

@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Recorded real Spack output: tests/fixtures/spack (0.23.0.dev0) and tests/fixtures/spack-1.1.1.
 
 Parser tests run on both generations: they take the generation as a parameter (GENERATIONS) and

@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A throw-away Spack configuration around the real Spack, so tests never touch its site config.
 
 The tests' real Spack (tests/helpers/spacks.py) keeps its site scope (compilers, externals, offline bootstrap); the

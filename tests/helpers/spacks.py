@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The real Spacks the tests run, installed by the project's own `spack` role.
 
 Two generations: the primary one (Spack 1.1.1, what users get) and the compatibility one (0.23).

@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """deploy.yml / status.yml / teardown.yml end to end: a Spack installed by the spack role from a local
 tarball of the real Spack (1.1.1; the cache round trip also on 0.23), the selftest pack built, pushed to a cache (local folder, then S3 on
 moto), installed again into fresh install roots from the cache only, an install killed midway and

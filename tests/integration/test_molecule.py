@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """`molecule test` of the collection's scenarios (extensions/molecule/), run from the collection root
 as a user does. localhost installs the tests' own Spack offline from its sources (tests/helpers/spacks.py) and takes several minutes;
 aws runs against moto; podman builds a Debian image with debootstrap on first use and runs for about

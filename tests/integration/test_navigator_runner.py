@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The selftest deploy the way AWX and ansible-navigator run it.
 
 - ansible-runner, the engine of AWX (its Python API, as AWX and ansible-navigator call it): the

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) research.wizard contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A real ansible-playbook run: a fake install appends events in the background (async, poll 0),
 spack_install_status is polled with until/retries/delay, and the research.wizard.progress callback
 (enabled by the collection's ansible.cfg) prints per-package lines and writes the reports."""

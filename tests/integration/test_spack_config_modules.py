@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Integration: spack_config, spack_externals and spack_mirror_info through ansible-playbook against the
 real Spack, on both generations: 1.1.1 (primary) and 0.23 (compat)."""
 import os

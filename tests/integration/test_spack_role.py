@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The spack role itself, run as an air-gapped site runs it: into an empty spack_root, from local sources.
 
 Sources (environment variables, defaults as ../shared/spack/setup-offline-spack*.sh prepare them):

@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Integration: playbooks/validate.yml and playbooks/catalogue.yml through ansible-playbook, and the
 domain_pack_info action from an ad-hoc command. The Spack parts concretize / install only the selftest pack."""
 import json

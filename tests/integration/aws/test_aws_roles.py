@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Copyright (c) research.wizard developers
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The AWS half end to end: real ansible-playbook / ansible-inventory runs against moto in server mode.
 
 provision (check mode) -> provision -> read back -> provision again (changed=0) -> inventory plugin

@@ -1,5 +1,7 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """deploy.yml -e target=aws against moto: check mode lists what it would create and creates nothing;
 the pack's size picks the instance; the deploy itself runs on this machine (moto's instance has no
 SSH) with the real Spack, and its summary and build logs reach the deployment's CloudWatch log group;

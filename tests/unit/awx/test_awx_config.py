@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """awx/configure.yml (AWX / Automation Controller as code) and the execution environment.
 
 The playbook renders every awx.awx module's arguments (-e awx_render_file=...) without contacting a

@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Every package and variant named in a pack is known to the real Spack (skipped without Spack)."""
 import json
 import os

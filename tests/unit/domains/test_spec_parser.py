@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Spack-free spec parser: what it accepts, what it extracts, and how it reports errors.
 
 Spack 1.x's grammar (lib/spack/spack/spec_parser.py): "%" and "%%" introduce direct

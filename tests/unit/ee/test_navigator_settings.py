@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """ansible-navigator.yml: valid for the pinned ansible-navigator, the one execution environment image
 everywhere, plain progress lines, nothing written into tracked paths; the EE and the controller pin the
 same ansible-core and ansible-runner."""

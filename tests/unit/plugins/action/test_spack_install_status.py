@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) research.wizard contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The action of spack_install_status carries the poll position from one retry to the next."""
 
 from __future__ import (absolute_import, division, print_function)

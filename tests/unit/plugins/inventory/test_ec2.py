@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Copyright (c) research.wizard developers
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """research.wizard.ec2 inventory: grouping, host variables, filters, caching, errors; and the plain
 amazon.aws.aws_ec2 configuration inventories/aws/wizard.aws_ec2.yml giving the same groups and variables.
 

@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Manifest merging and lock summaries."""
 from ansible_collections.research.wizard.plugins.module_utils._spack_env import (
     concrete_specs, deep_merge, desired_manifest, lock_covers, lock_summary, same_lock, set_target,

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) research.wizard contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """cloudwatchlogs_put against moto in-process: check mode, apply, idempotent re-run, files (plain,
 gzip, cut to max_bytes), limits, errors, and only the three API calls the instance role allows."""
 

@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """deployment_stamp records (asking Spack once for the env's prefixes); deployment_stamp_info checks and
 runs no Spack at all. Single runs are the cases in test_deployment_stamp.yaml; a deployment's life
 (record, record again, check, change, check) is the scenario below."""

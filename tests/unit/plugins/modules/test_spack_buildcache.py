@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """spack_buildcache_push / _index / _keys and the deprecated spack_buildcache front: the cases of
 test_spack_buildcache.yaml (key publishing from recorded real output of both Spacks, the index compared
 before and after, the `aws` CLI kept away from S3-compatible stores on Spack 1.x)."""

@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """spack_env, spack_env_info and spack_install (check mode) from the cases in test_spack_env_install.yaml:
 exact commands, results, and nothing written when Spack refuses a change."""
 import itertools

@@ -1,3 +1,6 @@
+# Copyright (c) research.wizard contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """spack_modulefiles from the cases in test_spack_modulefiles.yaml: a refresh changes something only when
 a module file's content (its time stamp aside) did; check mode predicts it from a scratch root."""
 import os
