@@ -145,7 +145,7 @@ def test_top_level_must_be_a_mapping(domains_copy):
 def test_catalogue_fails_on_the_first_invalid_pack(domains_copy):
     edit(domains_copy, "cfd", lambda d: d["sizes"]["small"].update(gpus=-1))
     with pytest.raises(PackValidationError, match=r"cfd.yml is not a valid domain pack:\n  - sizes.small.gpus: expected a "
-                                                     r"number >= 0, got -1"):
+                       r"number >= 0, got -1"):
         catalogue(str(domains_copy))
 
 

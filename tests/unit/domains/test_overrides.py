@@ -107,7 +107,7 @@ def test_size_precedence_argument_then_override_then_default():
 
 def test_unknown_size():
     with pytest.raises(DomainPackError, match=r"size 'xl' is not defined for pack 'genomics'; "
-                                                 r"sizes: graviton, large, medium, small"):
+                       r"sizes: graviton, large, medium, small"):
         resolve(size="xl")
 
 
@@ -122,7 +122,7 @@ def test_aarch64_size_without_aarch64_target_is_rejected():
     arm = {"instance_type": "c7g.4xlarge", "arch": "aarch64", "vcpus": 16, "memory_gib": 32, "gpus": 0,
            "price_usd_hour": 0.58, "root_volume_gb": 100, "root_volume_type": "gp3"}
     with pytest.raises(PackValidationError, match=r"sizes.arm.arch: size uses aarch64 but the pack has no "
-                                                     r"'target_aarch64'"):
+                       r"'target_aarch64'"):
         resolve({"sizes": {"arm": arm}}, name="machine-learning")
     pack = resolve({"sizes": {"arm": arm}, "target_aarch64": "neoverse_v1"}, size="arm", name="machine-learning")
     assert pack["spack_target"] == "neoverse_v1"
@@ -136,7 +136,7 @@ def test_target_and_unify_overrides():
 
 def test_invalid_unify_override():
     with pytest.raises(PackValidationError, match=r"concretizer.unify: expected one of true, false, "
-                                                     r"\"when_possible\", got \"sometimes\""):
+                       r"\"when_possible\", got \"sometimes\""):
         resolve({"unify": "sometimes"})
 
 
@@ -144,7 +144,7 @@ def test_enable_optional():
     pack = resolve({"enable_optional": ["namd"]}, name="molecular-dynamics")
     assert pack["spec_groups"]["optional"] == ["namd"]
     with pytest.raises(DomainPackError, match=r"enable_optional: 'gatk' is not an optional spec of pack "
-                                                 r"'molecular-dynamics'; optional: namd, vmd"):
+                       r"'molecular-dynamics'; optional: namd, vmd"):
         resolve({"enable_optional": ["gatk"]}, name="molecular-dynamics")
 
 
