@@ -17,11 +17,8 @@ description:
   - A mirror whose settings differ is removed and added again with the wanted settings.
 extends_documentation_fragment:
   - research.wizard.spack
-  - research.wizard.spack.ATTRIBUTES
-attributes:
-  idempotent:
-    description: When run twice in a row with the same arguments, the second run reports no change.
-    support: full
+  - research.wizard.spack.attributes
+  - research.wizard.spack.actiongroup_spack
 options:
   name:
     description: Mirror name.
