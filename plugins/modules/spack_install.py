@@ -213,11 +213,10 @@ spack_version:
 import os
 
 from ansible_collections.research.wizard.plugins.module_utils._spack import SpackError, read_json, redact, tail
-from ansible_collections.research.wizard.plugins.module_utils._spack_env import concrete_specs
 from ansible_collections.research.wizard.plugins.module_utils._spack_install import install
 from ansible_collections.research.wizard.plugins.module_utils._spack_module import SpackModule
-from ansible_collections.research.wizard.plugins.module_utils._spack_parse import (
-    HINTS, parse_buildcache_list, parse_spec_install_status)
+from ansible_collections.research.wizard.plugins.module_utils._spack_parse import HINTS
+from ansible_collections.research.wizard.plugins.module_utils._spack_plan import plan
 
 
 def _env_dir(spack, p):
@@ -238,34 +237,6 @@ def _lock_dir(spack, p):
     if p['env_path']:
         return p['env_path']
     return os.path.join(spack.root, 'var', 'spack', 'environments', p['env'])
-
-
-def _cached_hashes(spack, env_dir):
-    """Short hashes the configured binary caches hold, or None when they cannot be listed."""
-    rc, out, err = spack.run('buildcache_list', allarch=True, long=True, env_dir=env_dir, check=False)
-    if rc != 0:
-        return None
-    return set(e['hash'][:7] for e in parse_buildcache_list(out))
-
-
-def plan(p, spack, env_dir):
-    cached = _cached_hashes(spack, env_dir) if p['use_buildcache'] != 'never' else set()
-    if env_dir:
-        lock = read_json(os.path.join(env_dir, 'spack.lock'))
-        if lock is None:
-            return dict(changed=True, plan=dict(concretized=False, missing=[], from_cache=None, from_source=None))
-        specs = concrete_specs(lock, set(spack.installed()))
-        missing = [dict(name=s['name'], version=s['version'], hash=s['hash']) for s in specs if not s['installed']]
-    else:
-        out = spack.stdout('spec', install_status=True, long=True, specs=p['specs'], what=' '.join(p['specs']))
-        missing = [dict(name=s['name'], version=s['version'], hash=s['hash'])
-                   for s in parse_spec_install_status(out) if s['status'] == 'missing']
-    for m in missing:
-        m['from_cache'] = None if cached is None else m['hash'][:7] in cached
-    from_cache = None if cached is None else sum(1 for m in missing if m['from_cache'])
-    return dict(changed=bool(missing), plan=dict(
-        concretized=True, missing=missing, from_cache=from_cache,
-        from_source=None if from_cache is None or p['use_buildcache'] == 'only' else len(missing) - from_cache))
 
 
 def _failure_message(result):
