@@ -23,12 +23,31 @@ description:
   - At the end of the playbook, a summary table per host (packages by origin, failures with their
     build log, total time, time the binary cache saved), a JSON report and a self-contained HTML
     report with the package table and a timeline chart.
-  - It only adds output; every other callback's output (errors, warnings, other tasks) is untouched.
-  - The time the cache saved is estimated from a small history of source build times per package,
-    recorded by earlier runs in O(history_file).
+  - The poll loop shows only the package lines and the bar - with O(hide_poll_retries) the stdout
+    callback's C(FAILED - RETRYING) line of every poll of M(research.wizard.spack_install_status)
+    is left out (stock C(default) stdout callback and those derived from it, such as AWX's
+    C(awx_display)). Every other output (errors, warnings, other tasks, the retries of other tasks'
+    C(until) loops) is untouched.
+  - The ETA comes from Spack's C([n/m]) (packages done and in the plan), the build-time history
+    of earlier runs in O(history_file) (each package's source build time, and its install time from a
+    binary cache), this run's own times and the parallelism seen. It shows C(ETA unknown) as long as
+    there is nothing to tell it from - never a made-up figure.
+  - The start line, the live bars' header, the summary and the HTML report name what is deployed -
+    the pack, the Spack version, the target and the install tree (from the results of
+    M(research.wizard.domain_pack_info) and M(research.wizard.spack_env), and the C(domain_pack_summary)
+    fact of the C(domain_pack) role).
+  - A failed package is shown with the first error lines of its build log (C(excerpt)) when the
+    install reported them.
+  - Interrupted (Ctrl-C) while an install is polled, the playbook ends with no summary, but the
+    install goes on in the background; the callback then says so for each host, with the job id,
+    pid, environment and progress file, and how to follow it (rerun the deploy, which attaches to
+    it, or C(playbooks/status.yml)) or stop it (C(-e deploy_cancel=true)).
+  - The time the cache saved is estimated from the same history.
 requirements:
   - Enable it by its full name, for example C(callbacks_enabled = research.wizard.progress) in the
     C([defaults]) section of C(ansible.cfg) (the collection's own C(ansible.cfg) does).
+  - Hiding the poll retries needs a stdout callback that prints them in C(v2_runner_retry), as
+    C(default) does; with another, its retry output is left as it is.
 author:
   - research.wizard developers (@research-wizard)
 options:
@@ -88,6 +107,20 @@ options:
     ini:
       - section: callback_wizard_progress
         key: history_file
+  hide_poll_retries:
+    description:
+      - Leave out the stdout callback's C(FAILED - RETRYING) line for each poll of
+        M(research.wizard.spack_install_status) (one every few seconds for hours); the package lines
+        and the bar show the progress. Only those polls; the retries of other tasks still print.
+      - V(false) prints them again (to debug a poll loop).
+    type: bool
+    default: true
+    version_added: 0.2.0
+    env:
+      - name: WIZARD_PROGRESS_HIDE_POLL_RETRIES
+    ini:
+      - section: callback_wizard_progress
+        key: hide_poll_retries
 notes:
   - A package's line appears with the first poll after Spack reported it. With the long polls of
     M(research.wizard.spack_install_status) (O(research.wizard.spack_install_status#module:wait),
@@ -116,6 +149,7 @@ from ansible_collections.research.wizard.plugins.plugin_utils.progress_report im
 from ansible_collections.research.wizard.plugins.plugin_utils.progress_terminal import (
     LiveArea,
     PollLines,
+    interrupt_lines,
     live_lines,
     resolve_mode,
     summary_lines,
@@ -123,6 +157,38 @@ from ansible_collections.research.wizard.plugins.plugin_utils.progress_terminal 
 
 STATUS_ACTIONS = ('research.wizard.spack_install_status', 'spack_install_status')
 STATUS_KEYS = ('progress_file', 'next_since', 'in_flight', 'finished')
+PACK_ACTIONS = ('research.wizard.domain_pack_info', 'domain_pack_info', 'research.wizard.domain_pack', 'domain_pack')
+ENV_ACTIONS = ('research.wizard.spack_env', 'spack_env', 'research.wizard.spack_env_info', 'spack_env_info')
+SUMMARY_FACT = 'domain_pack_summary'
+FOLLOW_PLAYBOOK = 'playbooks/status.yml'
+
+
+def find_stdout_callback(callback):
+    """The stdout callback of the TaskQueueManager that sends ``callback`` its events, else None.
+
+    ansible-core has no public way to reach it. The TaskQueueManager keeps every callback in
+    ``_callback_plugins``, the stdout callback first (its ``send_callback`` relies on that order:
+    "We always send events to stdout callback first"), and is the ``self`` of a frame up the stack
+    while it sends an event (``send_callback``) or loads the callbacks (``load_callbacks``). Looked
+    for there, and checked (the list holds this callback, its first item is a stdout callback), so
+    a change inside ansible-core finds nothing instead of the wrong object.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        owner = frame.f_locals.get('self')
+        plugins = getattr(owner, '_callback_plugins', None)
+        if isinstance(plugins, list) and any(plugin is callback for plugin in plugins):
+            first = plugins[0] if plugins else None
+            if first is not callback and getattr(first, 'CALLBACK_TYPE', None) == 'stdout':
+                return first
+            return None
+        frame = frame.f_back
+    return None
+
+
+def _action(result):
+    task = getattr(result, 'task', None)
+    return getattr(task, 'resolved_action', None) or getattr(task, 'action', None)
 
 
 class CallbackModule(CallbackBase):
@@ -140,6 +206,12 @@ class CallbackModule(CallbackBase):
         self.live = None
         self.report_paths = []
         self._atexit = False
+        self.history = None
+        self._history_loaded = False
+        self.stdout_filtered = None    # the stdout callback whose poll retries are left out
+        self.polling = {}              # host -> the last status result of a poll loop still running
+        self.ended = False             # the stats came: the playbook ended on its own
+        self._interrupt_hook = False
 
     # -- options and output ---------------------------------------------------------------------
     def set_options(self, task_keys=None, var_options=None, direct=None):
@@ -169,20 +241,80 @@ class CallbackModule(CallbackBase):
     def _warn(self, text):
         self._display.warning('research.wizard.progress: %s' % text)
 
-    # -- recognising status results -------------------------------------------------------------
+    def build_history(self):
+        """The build-time history (None when O(history_file) is empty), read once per playbook."""
+        if not self._history_loaded:
+            self._history_loaded = True
+            path = self.get_option('history_file')
+            self.history = BuildHistory(path) if path else None
+            if self.history is not None and self.history.error:
+                self._display.warning(self.history.error)
+            self.runs.history = self.history
+        return self.history
+
+    # -- the stdout callback's poll retries ------------------------------------------------------
+    def filter_poll_retries(self):
+        """Leave out the stdout callback's retry line for the polls of spack_install_status.
+
+        Every poll of the loop reaches the callbacks as ``v2_runner_retry``, and the ``default``
+        stdout callback (and those built on it: AWX's ``awx_display`` calls it through ``super()``)
+        prints "FAILED - RETRYING: [host]: task (N retries left)" for each - about 720 lines an hour
+        that say nothing the package lines and the bar do not. A callback cannot veto another's
+        output, so this wraps the stdout callback's own ``v2_runner_retry`` (an instance attribute,
+        which ``send_callback`` finds with ``getattr``): results of this collection's status polls are
+        not passed on, every other retry is. Done once, at the start of the playbook.
+        """
+        if self.stdout_filtered is not None or not self.get_option('hide_poll_retries'):
+            return
+        stdout = find_stdout_callback(self)
+        if stdout is None or not callable(getattr(stdout, 'v2_runner_retry', None)):
+            if self._display.verbosity >= 3:
+                self._display.display('research.wizard.progress: no stdout callback found, poll retries are shown')
+            return
+        original = stdout.v2_runner_retry
+        is_poll = self.is_status_result
+
+        def v2_runner_retry(result, *args, **kwargs):
+            if is_poll(result):
+                return None
+            return original(result, *args, **kwargs)
+
+        v2_runner_retry.wizard_original = original
+        stdout.v2_runner_retry = v2_runner_retry
+        self.stdout_filtered = stdout
+
+    # -- recognising results ----------------------------------------------------------------------
     @staticmethod
     def is_status_result(result):
         data = getattr(result, 'result', None)
         if not isinstance(data, dict):
             return False
-        task = getattr(result, 'task', None)
-        action = getattr(task, 'resolved_action', None) or getattr(task, 'action', None)
+        action = _action(result)
         if action in STATUS_ACTIONS:
             return 'progress_file' in data
         return all(key in data for key in STATUS_KEYS)
 
+    def note_context(self, result):
+        """Pick up what a result tells of the deployment: the pack (domain_pack_info), the Spack
+        version (spack_env), all four from the domain_pack role's summary fact."""
+        data = getattr(result, 'result', None)
+        if not isinstance(data, dict):
+            return
+        values = {}
+        action = _action(result)
+        if action in PACK_ACTIONS and isinstance(data.get('pack'), dict):
+            values.update(domain=data['pack'].get('name'), target=data['pack'].get('spack_target'))
+        elif action in ENV_ACTIONS:
+            values['spack_version'] = data.get('spack_version')
+        facts = data.get('ansible_facts')
+        if isinstance(facts, dict) and isinstance(facts.get(SUMMARY_FACT), dict):
+            values.update(facts[SUMMARY_FACT])
+        if values:
+            self.runs.note_context(result.host.get_name(), values)
+
     # -- consuming ------------------------------------------------------------------------------
     def handle_status(self, host, data):
+        self.build_history()
         tracker = self.runs.tracker(host, data)
         if tracker is None:
             return
@@ -203,14 +335,18 @@ class CallbackModule(CallbackBase):
                 atexit.register(self._close_live)
 
     # -- callback entry points ------------------------------------------------------------------
-    def _consume(self, result):
+    def _consume(self, result, polling=False):
         if self.mode is None:
             self.set_options()
         if self.is_status_result(result):
-            self.handle_status(result.host.get_name(), result.result)
+            host = result.host.get_name()
+            self.handle_status(host, result.result)
+            self.track_poll(host, result, polling)
+        else:
+            self.note_context(result)
 
     def v2_runner_retry(self, result):
-        self._consume(result)
+        self._consume(result, polling=True)
 
     def v2_runner_on_ok(self, result):
         self._consume(result)
@@ -218,9 +354,45 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._consume(result)
 
+    def v2_runner_on_unreachable(self, result):
+        self.polling.pop(result.host.get_name(), None)
+
     def v2_playbook_on_start(self, playbook):
         self.playbook_name = os.path.basename(getattr(playbook, '_file_name', '') or '') or None
         self.playbook_start = time.time()
+        if self.mode is None:
+            self.set_options()
+        self.filter_poll_retries()
+
+    # -- an interrupted poll loop -----------------------------------------------------------------
+    def track_poll(self, host, result, polling):
+        """Keep the last result of each poll loop still going (a retry of an install not finished);
+        the loop's last result (ok/failed) ends it."""
+        data = result.result
+        if not polling or data.get('finished'):
+            self.polling.pop(host, None)
+            return
+        task = getattr(result, 'task', None)
+        args = getattr(task, 'args', None) or {}
+        module_args = (data.get('invocation') or {}).get('module_args') or {}
+        jid = data.get('jid') or module_args.get('jid') or module_args.get('job_id')
+        if not jid and isinstance(args.get('jid'), str) and '{' not in args['jid']:
+            jid = args['jid']
+        self.polling[host] = dict((key, data.get(key)) for key in ('env', 'pid', 'run_id', 'progress_file'))
+        self.polling[host].update(jid=jid, task=getattr(result, 'task_name', None) or '')
+        if not self._interrupt_hook:
+            # Ctrl-C: ansible-playbook prints "User interrupted execution" and exits (sys.exit, so
+            # atexit runs) without sending the stats; the install job goes on on the hosts.
+            self._interrupt_hook = True
+            atexit.register(self.on_exit)
+
+    def on_exit(self):
+        if self.ended or not self.polling:
+            return
+        self._close_live()
+        for text, color in interrupt_lines(self.polling, self.runs.contexts):
+            self._display.display(text, color=color, stderr=True)
+        self.polling = {}
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._close_live()
@@ -232,6 +404,7 @@ class CallbackModule(CallbackBase):
         self._close_live()
 
     def v2_playbook_on_stats(self, stats):
+        self.ended = True
         self._close_live()
         if not self.runs:
             return
@@ -241,10 +414,7 @@ class CallbackModule(CallbackBase):
             self.runs.close()
 
     def final_output(self):
-        history_path = self.get_option('history_file')
-        history = BuildHistory(history_path) if history_path else None
-        if history is not None and history.error:
-            self._display.warning(history.error)
+        history = self.build_history()
         reports = [tracker.report(history) for tracker in self.runs.all()]
         if self.get_option('reports'):
             try:

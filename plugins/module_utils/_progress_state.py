@@ -43,7 +43,7 @@ class PackageRecord(object):
     """What is known about one package of the current run."""
 
     __slots__ = ('name', 'version', 'hash', 'origin', 'state', 'first_ts', 'active_ts', 'end_ts',
-                 'seconds', 'index', 'log', 'message')
+                 'seconds', 'index', 'log', 'message', 'excerpt')
 
     def __init__(self, name):
         self.name = name
@@ -58,6 +58,7 @@ class PackageRecord(object):
         self.index = None
         self.log = None
         self.message = None
+        self.excerpt = None     # the first error lines of the build log, on a failure
 
     @property
     def label(self):
@@ -65,7 +66,7 @@ class PackageRecord(object):
 
     def apply(self, kind, event, ts):
         """Apply one of this package's events (``kind`` is its ``event``, ``ts`` its time)."""
-        for attr in ('version', 'log', 'message'):
+        for attr in ('version', 'log', 'message', 'excerpt'):
             value = event.get(attr)
             if value is not None:
                 setattr(self, attr, value)
@@ -115,7 +116,7 @@ class PackageRecord(object):
 
     def as_dict(self, run_start=None):
         start = self.start_ts()
-        return {
+        item = {
             'package': self.name,
             'version': self.version,
             'hash': self.hash,
@@ -126,6 +127,9 @@ class PackageRecord(object):
             'log': self.log,
             'message': self.message,
         }
+        if self.excerpt is not None:
+            item['excerpt'] = self.excerpt
+        return item
 
 
 def _outcome(record):
@@ -177,6 +181,12 @@ class ProgressState(object):
         self.events_seen = 0
         self.last_record = None     # the record of the last package event applied (None for others)
         self.ended = dict((k, 0) for k in COUNT_KEYS)   # outcomes of the packages no longer retained
+        # Timing of the packages that ended, kept as sums (flat memory): origin -> [count, seconds]
+        # for the installs, and the package-seconds of all timed work with its first start and last end.
+        self.timing = {'cache': [0, 0.0], 'source': [0, 0.0]}
+        self.work_seconds = 0.0
+        self.work_start = None
+        self.work_end = None
 
     # -- feeding --------------------------------------------------------------------------------
     def apply(self, event):
@@ -230,9 +240,27 @@ class ProgressState(object):
             self.order.append(name)
         record.apply(kind, event, ts)
         self.last_record = record
+        if kind in ('installed', 'failed'):
+            self._time(kind, record)
         if kind in DONE_STATES and not self.retain:
             self.discard(name)
             self.ended[_outcome(record)] += 1
+
+    def _time(self, kind, record):
+        """Count an ended package's time in :attr:`timing` and the work figures (cache and source only:
+        an already installed or external package takes no time worth estimating)."""
+        duration = record.duration()
+        if duration is None or record.origin not in self.timing:
+            return
+        if kind == 'installed':
+            self.timing[record.origin][0] += 1
+            self.timing[record.origin][1] += duration
+        self.work_seconds += duration
+        start = record.start_ts()
+        if start is not None and (self.work_start is None or start < self.work_start):
+            self.work_start = start
+        if record.end_ts is not None and (self.work_end is None or record.end_ts > self.work_end):
+            self.work_end = record.end_ts
 
     def discard(self, name):
         """Forget a package's record without counting it (a reader that missed the package's end)."""
@@ -290,6 +318,7 @@ class ProgressState(object):
             'hash': r.hash,
             'log': r.log,
             'message': r.message,
+            'excerpt': r.excerpt,
         } for r in self.records() if r.state == 'failed']
 
     def elapsed(self, now):
@@ -301,41 +330,81 @@ class ProgressState(object):
         end = self.last_ts if self.finished and self.last_ts is not None else now
         return max(0.0, end - start)
 
-    def eta(self, now):
-        """Seconds left, from the per-package times seen so far (None until one package is timed).
+    def mean(self, origin):
+        """Mean seconds of this run's installs from ``origin`` (cache or source), None before the first."""
+        count, seconds = self.timing[origin]
+        return seconds / count if count else None
 
-        remaining packages x mean package time, less the time the packages in flight have already
-        spent, divided by the parallelism observed (package-seconds per wall-second).
-        """
+    def parallelism(self):
+        """Package-seconds per wall-second of the work seen so far (1 to 64; 1 before two overlap)."""
+        if self.work_start is None or self.work_end is None or self.work_end <= self.work_start:
+            return 1.0
+        return min(max(1.0, self.work_seconds / (self.work_end - self.work_start)), 64.0)
+
+    def eta(self, now, known=None, cache_mean=None, total=None, done=None, flight=None):
+        """Seconds left (None when unknown), see :func:`eta_seconds`. ``known`` and ``cache_mean``
+        come from a build-time history (the controller has one, the target does not); ``total``,
+        ``done`` and ``flight`` override this state's own figures (a reader that saw only some events)."""
         if self.finished:
             return 0.0
-        total = self.total
-        if not total:
+        own_cache = self.mean('cache')
+        return eta_seconds(
+            self.total if total is None else total,
+            self.done() if done is None else done,
+            self.in_flight(now) if flight is None else flight,
+            own_cache if own_cache is not None else cache_mean,
+            self.mean('source'),
+            (self.timing['cache'][0], self.timing['source'][0]),
+            self.parallelism(),
+            known,
+        )
+
+
+def eta_seconds(total, done, flight, cache_mean, source_mean, mix, parallel, known=None):
+    """Seconds left in an install run, or None when they cannot be told (never a made-up figure).
+
+    - ``total``/``done``: packages in the plan (Spack's ``[n/m]`` or the start event) and ended.
+    - A package in ``flight`` (``in_flight`` items) needs its expected time less its ``elapsed``:
+      ``known(package, version, origin)`` (the build-time history: its source build time, or its
+      measured cache install time), else this run's mean for its origin (``cache_mean``,
+      ``source_mean``). One that ran past its expected time, or has no expected time, makes the
+      ETA unknown.
+    - Each package not started yet costs the run's mean per package, weighted by the origins seen so
+      far (``mix``: cache and source installs counted); unknown before any package was timed, or
+      when an origin seen has no mean.
+    - The work is divided by the ``parallel`` seen (package-seconds per wall-second), but the ETA
+      is never less than the longest time left of a package in flight.
+    """
+    if not total:
+        return None
+    flight = flight or ()
+    longest = 0.0
+    work = 0.0
+    for item in flight:
+        origin = item.get('origin')
+        expected = known(item.get('package'), item.get('version'), origin) if known is not None else None
+        if expected is None:
+            expected = {'cache': cache_mean, 'source': source_mean}.get(origin)
+        if expected is None:
+            expected = _unit(cache_mean, source_mean, mix)
+        elapsed = item.get('elapsed') or 0.0
+        if expected is None or elapsed > expected:
             return None
-        timed = []
-        first_start = None
-        last_end = None
-        for record in self.packages.values():
-            if record.state not in ('installed', 'failed') or record.origin in ('already', 'external'):
-                continue
-            duration = record.duration()
-            if duration is None:
-                continue
-            timed.append(duration)
-            start = record.start_ts()
-            if start is not None and (first_start is None or start < first_start):
-                first_start = start
-            if record.end_ts is not None and (last_end is None or record.end_ts > last_end):
-                last_end = record.end_ts
-        if not timed:
+        left = expected - elapsed
+        longest = max(longest, left)
+        work += left
+    remaining = max(0, total - done - len(flight))
+    if remaining:
+        unit = _unit(cache_mean, source_mean, mix)
+        if unit is None:
             return None
-        mean = sum(timed) / len(timed)
-        parallel = 1.0
-        if first_start is not None and last_end is not None and last_end > first_start:
-            parallel = min(max(1.0, sum(timed) / (last_end - first_start)), 64.0)
-        flight = self.in_flight(now)
-        remaining = max(0, total - self.done() - len(flight))
-        work = remaining * mean
-        for item in flight:
-            work += max(0.0, mean - (item['elapsed'] or 0.0))
-        return round(work / parallel, 1)
+        work += remaining * unit
+    return round(max(longest, work / max(1.0, parallel)), 1)
+
+
+def _unit(cache_mean, source_mean, mix):
+    """Expected seconds of a package whose origin is not known yet: the means weighted by ``mix``."""
+    caches, sources = mix
+    if not caches + sources or (caches and cache_mean is None) or (sources and source_mean is None):
+        return None
+    return ((cache_mean or 0.0) * caches + (source_mean or 0.0) * sources) / (caches + sources)

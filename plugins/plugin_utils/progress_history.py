@@ -21,13 +21,18 @@ HISTORY_MAX_ENTRIES = 5000
 
 
 class BuildHistory(object):
-    """Source build times per package (``name@version``), kept in a small JSON file."""
+    """Install times per package (``name@version``), kept in a small JSON file.
+
+    An entry has ``seconds`` (the mean source build time), ``cache_seconds`` (the mean install time
+    from a binary cache), either or both, with their ``samples``/``cache_samples`` and ``updated``.
+    """
 
     def __init__(self, path):
         self.path = os.path.expanduser(path) if path else None
         self.entries = {}
         self.error = None
         self._newest = None     # package name -> its most recent entry, built at the first look-up
+        self._cache_mean = False
         if self.path:
             self._load()
 
@@ -43,44 +48,73 @@ class BuildHistory(object):
         packages = data.get('packages') if isinstance(data, dict) else None
         if isinstance(packages, dict):
             for key, entry in packages.items():
-                if isinstance(entry, dict) and isinstance(entry.get('seconds'), (int, float)):
+                if isinstance(entry, dict) and (_number(entry.get('seconds')) or _number(entry.get('cache_seconds'))):
                     self.entries[key] = entry
 
-    def lookup(self, name, version):
-        """Recorded build seconds: this version, else the most recent build of any version."""
+    def _lookup(self, name, version, field):
         entry = self.entries.get(package_label(name, version))
-        if entry is None:
+        if entry is None or not _number(entry.get(field)):
             if self._newest is None:
                 # One pass for all look-ups: a report looks up every cached package.
                 self._newest = {}
                 for key, candidate in self.entries.items():
                     base = key.split('@', 1)[0]
-                    best = self._newest.get(base)
-                    if best is None or (candidate.get('updated') or 0) > (best.get('updated') or 0):
-                        self._newest[base] = candidate
-            entry = self._newest.get(name)
-        return None if entry is None else float(entry['seconds'])
+                    for known in ('seconds', 'cache_seconds'):
+                        if not _number(candidate.get(known)):
+                            continue
+                        best = self._newest.get((base, known))
+                        if best is None or (candidate.get('updated') or 0) > (best.get('updated') or 0):
+                            self._newest[(base, known)] = candidate
+            entry = self._newest.get((name, field))
+        return None if entry is None else float(entry[field])
 
-    def record(self, name, version, seconds, now=None):
+    def lookup(self, name, version):
+        """Recorded source build seconds: this version, else the most recent build of any version."""
+        return self._lookup(name, version, 'seconds')
+
+    def lookup_cache(self, name, version):
+        """Recorded seconds of an install from a binary cache: this version, else any version."""
+        return self._lookup(name, version, 'cache_seconds')
+
+    def cache_mean(self):
+        """Mean recorded cache install time over all packages (None when none was recorded): what a
+        cache install of a package never seen costs."""
+        if self._cache_mean is False:
+            times = [float(e['cache_seconds']) for e in self.entries.values() if _number(e.get('cache_seconds'))]
+            self._cache_mean = sum(times) / len(times) if times else None
+        return self._cache_mean
+
+    def estimate(self, name, version, origin):
+        """Expected seconds of a package coming from ``origin`` (source or cache; None when unknown,
+        or when the origin is not known yet). The ETA's ``known`` (module_utils/_progress_state)."""
+        if origin == 'source':
+            return self.lookup(name, version)
+        if origin == 'cache':
+            return self.lookup_cache(name, version)
+        return None
+
+    def record(self, name, version, seconds, now=None, origin='source'):
         self._newest = None
+        self._cache_mean = False
         key = package_label(name, version)
-        entry = self.entries.get(key)
-        samples = min(int(entry.get('samples', 1)), 9) if entry else 0
-        old = float(entry['seconds']) if entry else 0.0
-        # Running mean over the last ~10 builds.
-        self.entries[key] = {
-            'seconds': round((old * samples + seconds) / (samples + 1), 2),
-            'samples': samples + 1,
-            'updated': round(now if now is not None else time.time(), 1),
-        }
+        field, count = ('seconds', 'samples') if origin == 'source' else ('cache_seconds', 'cache_samples')
+        entry = dict(self.entries.get(key) or {})
+        known = _number(entry.get(field))
+        samples = min(int(entry.get(count, 1)), 9) if known else 0
+        old = float(entry[field]) if known else 0.0
+        # Running mean over the last ~10 installs.
+        entry.update({field: round((old * samples + seconds) / (samples + 1), 2), count: samples + 1,
+                      'updated': round(now if now is not None else time.time(), 1)})
+        self.entries[key] = entry
 
     def record_builds(self, reports):
-        """Record the packages the runs of these reports built from source."""
+        """Record the packages the runs of these reports built from source or took from a cache."""
         for report in reports:
             for item in report['packages']:
-                if (item.get('state') == 'installed' and item.get('origin') == 'source'
+                if (item.get('state') == 'installed' and item.get('origin') in ('source', 'cache')
                         and isinstance(item.get('seconds'), (int, float))):
-                    self.record(item['package'], item.get('version'), float(item['seconds']))
+                    self.record(item['package'], item.get('version'), float(item['seconds']),
+                                origin=item['origin'])
 
     def save(self):
         if not self.path:
@@ -101,6 +135,10 @@ class BuildHistory(object):
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class PackageSpool(object):

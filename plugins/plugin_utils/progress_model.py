@@ -27,6 +27,10 @@ from ansible_collections.research.wizard.plugins.module_utils._progress_state im
 from ansible_collections.research.wizard.plugins.plugin_utils.progress_history import PackageSpool
 
 
+CONTEXT_KEYS = ('domain', 'spack_version', 'target', 'install_tree')
+FAILURE_KEYS = ('package', 'version', 'hash', 'log', 'message', 'excerpt')
+
+
 def fmt_seconds(value):
     """1.2s, 42s, 3m05s, 2h03m; '-' when unknown. The one duration format of the terminal and the reports."""
     if value is None:
@@ -69,8 +73,10 @@ class RunTracker(object):
                     'external', 'failed_count', 'skipped_count', 'counts', 'in_flight', 'finished', 'rc', 'died',
                     'eta_seconds', 'msg')
 
-    def __init__(self, host, key, result, spool_dir):
+    def __init__(self, host, key, result, spool_dir, history=None, context=None):
         self.host = host
+        self.history = history      # the build-time history (BuildHistory), for the ETA
+        self.context = context if context is not None else {}   # the host's pack, Spack, target, tree
         self.key = key
         self.progress_file = result.get('progress_file')
         self.spool = PackageSpool(spool_dir)
@@ -147,6 +153,20 @@ class RunTracker(object):
             return True
         return False
 
+    def eta(self):
+        """Seconds left (None when unknown): Spack's [n/m] and the status result's packages in flight,
+        timed with the build-time history and this run's own times (``_progress_state.eta_seconds``)."""
+        if self.finished or self.state.finished:
+            return 0.0
+        summary = self.summary
+        history = self.history
+        total = summary.get('total') if isinstance(summary.get('total'), int) else self.total
+        done = summary.get('done') if isinstance(summary.get('done'), int) else self.done
+        flight = [item for item in summary.get('in_flight') or () if isinstance(item, dict)]
+        return self.state.eta(None, known=history.estimate if history is not None else None,
+                              cache_mean=history.cache_mean() if history is not None else None,
+                              total=total, done=done, flight=flight)
+
     def flush(self):
         self.spool.append(self.pending)
         self.pending = []
@@ -212,7 +232,7 @@ class RunTracker(object):
     def failures(self):
         for item in self.spool:
             if item.get('state') == 'failed':
-                yield dict((k, item.get(k)) for k in ('package', 'version', 'hash', 'log', 'message'))
+                yield dict((k, item.get(k)) for k in FAILURE_KEYS)
 
     def report(self, history):
         """The report of this run: figures, plus the failures and packages streamed from the spool."""
@@ -225,6 +245,7 @@ class RunTracker(object):
                     saved += max(0.0, item['build_seconds_recorded'] - (item.get('seconds') or 0.0))
         return {
             'host': self.host,
+            'context': dict((k, self.context[k]) for k in CONTEXT_KEYS if self.context.get(k)),
             'progress_file': self.progress_file,
             'env': self.summary.get('env', self.state.env),
             'started': self.run_start(),
@@ -249,9 +270,11 @@ class RunBook(object):
     """Every run seen in the playbook: per host, in the order the hosts first reported, each host's
     runs in order. The runs' spools share one temporary directory, removed by :meth:`close`."""
 
-    def __init__(self):
+    def __init__(self, history=None):
         self.hosts = {}         # host -> [RunTracker, ...]
         self.order = []
+        self.history = history
+        self.contexts = {}      # host -> what is known of its deployment (CONTEXT_KEYS)
         self._spool_dir = None
 
     def __getitem__(self, host):
@@ -279,9 +302,22 @@ class RunBook(object):
         if self._spool_dir is None:
             self._spool_dir = tempfile.mkdtemp(prefix='wizard-progress-')
             atexit.register(self.close)
-        tracker = RunTracker(host, key, result, self._spool_dir)
+        tracker = RunTracker(host, key, result, self._spool_dir, self.history, self.contexts.setdefault(host, {}))
         runs.append(tracker)
         return tracker
+
+    def note_context(self, host, values):
+        """Record what a result told of a host's deployment (pack, Spack version, target, install tree);
+        True when it changed. Later values win: the deployment summary fact is the last and surest."""
+        context = self.contexts.setdefault(host, {})
+        changed = False
+        for key in CONTEXT_KEYS:
+            value = values.get(key)
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value) \
+                    and context.get(key) != str(value):
+                context[key] = str(value)
+                changed = True
+        return changed
 
     def latest(self):
         """The current run of every host."""

@@ -25,7 +25,9 @@ from ansible_collections.research.wizard.plugins.plugin_utils.progress_model imp
 from ansible_collections.research.wizard.plugins.plugin_utils.table import RIGHT, format_table
 
 SUMMARY_MAX_FAILURES = 50
+EXCERPT_MAX_LINES = 8
 LIVE_MAX_HOST_LINES = 8
+LIVE_MAX_HEADER_LINES = 3
 BAR_WIDTH = 20
 ESC = '\x1b'
 
@@ -120,9 +122,7 @@ class PollLines(object):
                 self._queued_at = len(self.lines)
                 self.lines.append(None)
             return
-        line = event_line(self.tracker, event, record, self.live)
-        if line:
-            self.lines.append(line)
+        self.lines.extend(event_lines(self.tracker, event, record, self.live))
 
     def end(self):
         """The run ended without a finished event of its own."""
@@ -133,6 +133,40 @@ class PollLines(object):
             self.lines[self._queued_at] = ('%s | %d package%s queued' % (
                 self.tracker.host, self._queued, '' if self._queued == 1 else 's'), None)
         return self.lines
+
+
+def context_text(context):
+    """'pack selftest, Spack 1.1.1, target x86_64_v3, install tree /opt/spack' (what is known of it)."""
+    context = context or {}
+    parts = []
+    for key, text in (('domain', 'pack %s'), ('spack_version', 'Spack %s'), ('target', 'target %s'),
+                      ('install_tree', 'install tree %s')):
+        if context.get(key):
+            parts.append(text % context[key])
+    return ', '.join(parts)
+
+
+def excerpt_lines(excerpt, indent):
+    """The build log's error excerpt (text, lines joined by newlines), indented, at most EXCERPT_MAX_LINES."""
+    if not isinstance(excerpt, str) or not excerpt.strip():
+        return []
+    lines = excerpt.splitlines()
+    shown = [indent + '| ' + line for line in lines[:EXCERPT_MAX_LINES]]
+    if len(lines) > EXCERPT_MAX_LINES:
+        shown.append(indent + '| ...')
+    return shown
+
+
+def event_lines(tracker, event, record=None, live=False):
+    """The (text, color) lines of one event: :func:`event_line`, and below a failure its log's excerpt."""
+    line = event_line(tracker, event, record, live)
+    if line is None:
+        return []
+    lines = [line]
+    if event.get('event') == 'failed':
+        excerpt = event.get('excerpt') or (record.excerpt if record is not None else None)
+        lines.extend((text, C.COLOR_ERROR) for text in excerpt_lines(excerpt, '%s |     ' % tracker.host))
+    return lines
 
 
 def event_line(tracker, event, record=None, live=False):
@@ -149,6 +183,9 @@ def event_line(tracker, event, record=None, live=False):
         details = ['%s package%s' % (total, '' if total == 1 else 's')] if total is not None else []
         if event.get('env'):
             details.append('env %s' % event['env'])
+        context = context_text(tracker.context)
+        if context:
+            details.append(context)
         return ('%s | spack install started%s' % (host, ': ' + ', '.join(details) if details else ''), None)
     if kind == 'finished':
         return finished_line(tracker)
@@ -223,7 +260,8 @@ def bar_line(tracker):
                                             fmt_seconds(summary.get('elapsed'))))
     else:
         parts.append('elapsed %s' % fmt_seconds(summary.get('elapsed')))
-        parts.append('ETA %s' % fmt_seconds(summary.get('eta_seconds')))
+        eta = tracker.eta()
+        parts.append('ETA unknown' if eta is None else 'ETA <1s' if eta < 1 else 'ETA %s' % fmt_seconds(eta))
         flight = summary.get('in_flight') or []
         if flight:
             first = flight[0]
@@ -237,13 +275,29 @@ def bar_line(tracker):
     return '  '.join(parts)
 
 
+def header_lines(trackers):
+    """What is being deployed, above the bars: one line when every host deploys the same (pack,
+    Spack version, target, install tree), else one line per host; none while nothing is known."""
+    texts = [(tracker.host, context_text(tracker.context)) for tracker in trackers]
+    distinct = set(text for _host, text in texts if text)
+    if not distinct:
+        return []
+    if len(distinct) == 1:
+        return [distinct.pop()]
+    return ['%s: %s' % (host, text) for host, text in texts if text]
+
+
 def live_lines(trackers):
-    """One bar per host (its current run), at most LIVE_MAX_HOST_LINES lines."""
+    """The header, then one bar per host (its current run), at most LIVE_MAX_HOST_LINES lines."""
     lines = [bar_line(tracker) for tracker in trackers]
     if len(lines) > LIVE_MAX_HOST_LINES:
         hidden = lines[LIVE_MAX_HOST_LINES - 1:]
         lines = lines[:LIVE_MAX_HOST_LINES - 1] + ['... and %d more hosts' % len(hidden)]
-    return lines
+    header = header_lines(trackers)
+    if len(header) > LIVE_MAX_HEADER_LINES:
+        header = header[:LIVE_MAX_HEADER_LINES - 1] + ['... and %d more hosts (see the summary)'
+                                                       % (len(header) - LIVE_MAX_HEADER_LINES + 1)]
+    return header + lines
 
 
 def _cache_saved(report):
@@ -283,8 +337,15 @@ def summary_lines(reports, report_paths=()):
             if failure.get('message'):
                 text += '  (%s)' % failure['message']
             lines.append((text, C.COLOR_ERROR))
+            lines.extend((line, C.COLOR_ERROR) for line in excerpt_lines(failure.get('excerpt'), '      '))
     if more:
         lines.append(('  ... and %d more failed packages (see the reports)' % more, C.COLOR_ERROR))
+    seen = set()
+    for report in reports:
+        context = context_text(report.get('context'))
+        if context and report['host'] not in seen:
+            seen.add(report['host'])
+            lines.append(('%s: %s' % (report['host'], context), None))
     for report in reports:
         if report['msg']:
             lines.append(('%s: %s' % (report['host'], report['msg']), C.COLOR_WARN))
@@ -293,4 +354,33 @@ def summary_lines(reports, report_paths=()):
                           % (report['host'], report['events_missed']), None))
     if report_paths:
         lines.append(('reports: %s' % ', '.join(report_paths), None))
+    return lines
+
+
+def interrupt_lines(polling, contexts=None):
+    """What to say when the playbook is interrupted (Ctrl-C) while install poll loops run: the installs
+    go on in the background. ``polling``: host -> what its last poll told (jid, pid, env, run_id,
+    progress_file); ``contexts``: host -> the deployment's pack (for the commands to run)."""
+    contexts = contexts or {}
+    lines = [('research.wizard.progress: interrupted, but the install goes on in the background on %s:'
+              % ', '.join(sorted(polling)), C.COLOR_WARN)]
+    domains = set()
+    for host in sorted(polling):
+        info = polling[host]
+        details = []
+        for key, text in (('jid', 'job id %s'), ('pid', 'pid %s'), ('env', 'env %s'), ('run_id', 'run %s'),
+                          ('progress_file', 'progress file %s')):
+            if info.get(key) not in (None, ''):
+                details.append(text % info[key])
+        lines.append(('  %s: %s' % (host, ', '.join(details) or 'no details known'), C.COLOR_WARN))
+        domain = (contexts.get(host) or {}).get('domain')
+        if domain:
+            domains.add(domain)
+    domain = domains.pop() if len(domains) == 1 else 'DOMAIN'
+    lines.extend([
+        ('  follow it: rerun the same deploy (it attaches to the running install, then counts and pushes'
+         ' what it built),', C.COLOR_WARN),
+        ('             or ansible-playbook playbooks/status.yml -e domain=%s' % domain, C.COLOR_WARN),
+        ('  stop it:   rerun the deploy with -e deploy_cancel=true', C.COLOR_WARN),
+    ])
     return lines
