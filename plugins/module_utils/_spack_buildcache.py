@@ -121,18 +121,44 @@ def push(sm):
 
 
 def missing_in_mirror(sm, directory):
-    """Installed, non-external specs of the environment that the mirror does not list."""
-    if sm.params['specs'] or not directory:
+    """Installed, non-external specs of the environment (or of its given /HASH specs) the mirror does not list."""
+    if not directory:
         raise SpackError('Check mode for a push needs env or env_path (Spack cannot tell, without '
                          'pushing, what given specs would add).')
     lock = read_json(os.path.join(directory, 'spack.lock')) or {}
+    concrete = lock.get('concrete_specs') or {}
+    wanted = selected_hashes(concrete, sm.params['specs'], sm.params['only']) if sm.params['specs'] else set(concrete)
     installed = sm.spack.installed()
     have = set(cache_hashes(sm.spack, lookup(sm.spack, sm.params['mirror'], directory)) or ())
     out = []
-    for h, spec in sorted((lock.get('concrete_specs') or {}).items()):
-        if h in installed and not spec.get('external') and h[:7] not in have:
+    for h, spec in sorted(concrete.items()):
+        if h in wanted and h in installed and not spec.get('external') and h[:7] not in have:
             out.append(dict(name=spec.get('name'), version=spec.get('version'), hash=h[:7]))
     return out
+
+
+def selected_hashes(concrete, specs, only=None):
+    """Full hashes of the lock's CONCRETE specs a push of SPECS (each /HASH) selects, as Spack does:
+    each spec and, unless ONLY is 'package', its dependencies of every type (only 'dependencies': those alone).
+
+    Raises SpackError for a spec that is not a hash of the environment: what it would push is Spack's to say.
+    """
+    roots = []
+    for spec in specs:
+        prefix = spec[1:].strip() if spec.startswith('/') else None
+        found = [h for h in concrete if prefix and h.startswith(prefix)] if prefix else []
+        if len(found) != 1:
+            raise SpackError('Check mode of a push with specs needs each spec as /HASH of one spec of the environment '
+                             '(got %r): name the specs by hash, or push the whole environment (no specs).' % spec)
+        roots.append(found[0])
+    deps = set()
+    todo = list(roots) if only != 'package' else []
+    while todo:
+        for dep in (concrete.get(todo.pop()) or {}).get('dependencies') or ():
+            if dep.get('hash') in concrete and dep['hash'] not in deps:
+                deps.add(dep['hash'])
+                todo.append(dep['hash'])
+    return (set() if only == 'dependencies' else set(roots)) | deps
 
 
 def stored_hashes(path):

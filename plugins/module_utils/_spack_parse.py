@@ -7,6 +7,8 @@
 `spack install`'s output is read by _spack_install_output, which uses the patterns and the
 classifier below. Everything is tested against recorded real output.
 
+build_log_excerpt() reads a build log (spack-build-out.txt) for the lines that say why a build failed.
+
 Spack prints JSON only for a few commands (find --json, spec --json); install progress, errors,
 buildcache listings and push results are text. Colour is always off (--color never), so the
 patterns below never see escape codes.
@@ -15,6 +17,8 @@ patterns below never see escape codes.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import collections
+import gzip
 import re
 
 VERSION_RE = re.compile(r'^(\d+)\.(\d+)(?:\.(\d+))?(\S*)')
@@ -222,6 +226,66 @@ def _detail(kind, error, text):
     if kind == 'unknown-variant':
         return error
     return error_lines[0]
+
+
+# The lines of a build log that say what went wrong (Spack's own summary of a failed build picks
+# lines the same way): compiler errors (gcc/clang "file.c:2:25: error:", "fatal error:", gfortran's
+# "Error:" on its own line, nvcc/icx "error #"), make's "*** ... Error", CMake's "CMake Error",
+# linker errors, a Python traceback and its exception, a configure script's "error:", a command or
+# file that is not there. Not: -Werror=..., strerror, error.c, "warnings being treated as errors".
+_LOG_ERROR = re.compile(
+    r'\b(?:fatal )?error(?: [A-Z]*\d+| #\d+)?:'                 # gcc, clang, MSVC-style "error C2065:"
+    r'|^\s*Error: '                                            # gfortran, Python, Spack's phases
+    r'|\bmake(?:\[\d+\])?: \*\*\* '                           # make: *** [Makefile:4: broken] Error 1
+    r'|^\s*(?:ninja: build stopped|FAILED: )'                 # ninja
+    r'|^CMake Error\b'                                         # CMake
+    r'|undefined reference to |\bld(?:\.\w+)?: cannot find |collect2: error'
+    r'|^Traceback \(most recent call last\)|^\w+(?:Error|Exception): '    # Python (setup.py, a build script)
+    r'|: command not found$|: No such file or directory$', re.I)
+_ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
+EXCERPT_LINE = 300   # characters kept of one line
+
+
+def build_log_excerpt(path, max_lines=8, context=2, max_bytes=64 * 1024 * 1024):
+    """The first error lines of a build log, as text: None when the log cannot be read.
+
+    Works on Spack's build logs of both generations (spack-build-out.txt in the stage, the per-phase
+    spack-build-NN-PHASE-out.txt, a .gz copy in the prefix's .spack/). Each error line comes with up to
+    CONTEXT lines after it (the source quote and caret of gcc/clang, CMake's indented message), up to
+    MAX_LINES lines in all, each cut at EXCERPT_LINE characters; the excerpt's first line is always an
+    error line. A log in which no line looks like an error gives its last three non-empty lines. The log
+    is read line by line, at most its first MAX_BYTES.
+    """
+    picked = []                     # the lines kept
+    tail = collections.deque(maxlen=3)
+    after = 0                       # context lines still wanted after the last error line
+    try:
+        opener = gzip.open if str(path).endswith('.gz') else open
+        with opener(path, 'rb') as f:
+            read = 0
+            for raw in f:
+                read += len(raw)
+                if read > max_bytes or len(picked) >= max_lines:
+                    break
+                line = _ANSI.sub('', raw.decode('utf-8', 'replace')).rstrip()
+                if line.strip():
+                    tail.append(line)
+                if _LOG_ERROR.search(line) and not line.startswith('==> ['):
+                    picked.append(line)
+                    after = context
+                elif after and line.strip() and not line.startswith('==>'):
+                    picked.append(line)
+                    after -= 1
+                else:
+                    after = 0       # a blank or Spack line ends an error's block
+    except (IOError, OSError, TypeError, ValueError, EOFError):
+        return None
+    picked = picked[:max_lines] or list(tail)
+    return '\n'.join(_cut(line) for line in picked) if picked else None
+
+
+def _cut(line):
+    return line if len(line) <= EXCERPT_LINE else line[:EXCERPT_LINE - 3] + '...'
 
 
 # "xboprwq cmake@3.25.1~doc+ncurses build_system=generic" under "-- platform / compiler ---"

@@ -15,6 +15,10 @@ description:
   - Pushes with C(spack buildcache push). Only what the cache lacks is pushed (unless O(force=true));
     C(changed) reports whether anything was.
   - In check mode, lists the environment's installed specs the cache lacks (RV(missing)) without pushing.
+  - With O(specs) and O(env) (or O(env_path)) together, pushes only those specs of the environment: the
+    research.wizard.domain_pack role pushes exactly what a run built from source, by hash (V(/abcdefg)), also
+    when other packages of the environment failed and are not installed (a push of the whole environment
+    would stop at them).
 extends_documentation_fragment:
   - research.wizard.spack
   - research.wizard.spack.attributes
@@ -22,7 +26,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: partial
-    details: Needs O(env) or O(env_path); Spack cannot tell what given O(specs) would add without pushing.
+    details: Needs O(env) or O(env_path), and O(specs), if given, as hashes (V(/abcdefg)) of that environment's
+      specs; Spack cannot tell what other given O(specs) would add without pushing.
   diff_mode:
     support: none
 options:
@@ -31,13 +36,20 @@ options:
     type: str
     required: true
   env:
-    description: Managed environment whose installed specs are pushed.
+    description:
+      - Managed environment whose installed specs are pushed.
+      - With O(specs), the environment the specs are looked up in.
     type: str
   env_path:
-    description: Environment directory whose installed specs are pushed.
+    description:
+      - Environment directory whose installed specs are pushed.
+      - With O(specs), the environment the specs are looked up in.
     type: path
   specs:
-    description: Installed specs to push (with their dependencies), instead of an environment.
+    description:
+      - Installed specs to push (with their dependencies unless O(only=package)), instead of a whole environment.
+      - Any spec Spack accepts; V(/HASH) (7 characters or more) names one installed spec exactly.
+      - With O(env) or O(env_path), they are looked up among that environment's specs.
     type: list
     elements: str
   signed:
@@ -80,6 +92,14 @@ EXAMPLES = r'''
   research.wizard.spack_buildcache_push:
     env: chemistry
     mirror: local-cache
+
+- name: Push only what this run built from source, even though other packages of the environment failed
+  research.wizard.spack_buildcache_push:
+    env: chemistry
+    mirror: local-cache
+    specs: "{{ install.packages | selectattr('status', 'equalto', 'installed')
+              | selectattr('origin', 'equalto', 'source') | map(attribute='hash') | map('regex_replace', '^', '/') }}"
+    only: package
 
 - name: Push signed
   research.wizard.spack_buildcache_push:
@@ -124,7 +144,7 @@ def main():
     spec = dict(MIRROR_ARG, **SOURCE_ARGS)
     spec.update(PUSH_ARGS)
     spec['mirror'] = dict(spec['mirror'], required=True)
-    SpackModule(spec, mutually_exclusive=[('env', 'env_path', 'specs')],
+    SpackModule(spec, mutually_exclusive=[('env', 'env_path')],
                 required_one_of=[('env', 'env_path', 'specs')]).run(push)
 
 

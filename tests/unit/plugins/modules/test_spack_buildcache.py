@@ -5,11 +5,14 @@
 test_spack_buildcache.yaml (key publishing from recorded real output of both Spacks, the index compared
 before and after, the `aws` CLI kept away from S3-compatible stores on Spack 1.x)."""
 import importlib
+import json
 import os
 
 import pytest
 
-from ansible_collections.research.wizard.plugins.module_utils._spack_buildcache import fetched_fingerprints
+from ansible_collections.research.wizard.plugins.module_utils._spack import SpackError
+from ansible_collections.research.wizard.plugins.module_utils._spack_buildcache import (
+    fetched_fingerprints, selected_hashes)
 from helpers.module_runner import FIXTURES, load_cases, run_case
 
 CASES = load_cases(__file__)
@@ -33,3 +36,26 @@ def test_fingerprints_from_both_layouts():
         ['73AFC43CAF543266259DCB681E72E2ABA6DA5D07']
     for name in ('spack-0.23-debug-keys-before-publish.stderr', 'spack-1.1.1-debug-keys-before-publish.stderr'):
         assert fetched_fingerprints(_fixture(name)) == []
+
+
+# The recorded 0.23 lock of `tinyapp tinycmake+fancy`: tinyapp pto5yzt -> libtiny funjglg -> gcc-runtime 5ac4ses,
+# glibc x6jyccn (external), gmake srfykal (external, build).
+with open(os.path.join(FIXTURES, 'spack', 'env-spack.lock.json')) as f:
+    LOCK = json.load(f)['concrete_specs']
+
+
+@pytest.mark.parametrize('specs,only,expected', [
+    (['/pto5yzt'], 'package', ['pto5yzt']),
+    (['/pto5yzt', '/funjglgk6qabth3nip7mhofotizg65zf'], 'package', ['funjglg', 'pto5yzt']),
+    (['/funjglg'], None, ['5ac4ses', 'funjglg', 'srfykal', 'x6jyccn']),
+    (['/funjglg'], 'dependencies', ['5ac4ses', 'srfykal', 'x6jyccn']),
+])
+def test_check_mode_selects_what_spack_would_push(specs, only, expected):
+    """A push of given /HASH specs of an environment selects them and, unless only=package, every dependency."""
+    assert sorted(h[:7] for h in selected_hashes(LOCK, specs, only)) == expected
+
+
+@pytest.mark.parametrize('spec', ['tinyapp', '/zzzzzzz', '/'])
+def test_check_mode_of_specs_not_named_by_hash_says_so(spec):
+    with pytest.raises(SpackError, match='needs each spec as /HASH'):
+        selected_hashes(LOCK, [spec], 'package')
