@@ -7,8 +7,15 @@
 Two generations of the mirror schema:
 - Spack 0.2x stores credentials themselves: ``access_pair: [id, secret]``, ``access_token: TOKEN``.
 - Spack 1.x stores only the names of environment variables that hold them:
-  ``access_pair: {id: ID, secret_variable: VAR}``, ``access_token_variable: VAR``; its schema rejects
-  the old list, and ``mirror add`` has only the ``*-variable`` options for secrets.
+  ``access_pair: {id_variable: VAR, secret_variable: VAR}``, ``access_token_variable: VAR``; its schema
+  rejects the old list, and ``mirror add`` has only the ``*-variable`` options for secrets.
+
+So on 1.x the credentials (the key id too) reach Spack only through its environment; on 0.2x an entry
+holding a secret is written into the scope's file directly (parsed, merged, replaced atomically by a
+0600 file of the deploying user), never through `spack mirror add --s3-access-key-secret`.
+
+Reachability is probed per scheme with a bounded timeout, because Spack itself says nothing about an
+https mirror it cannot reach (`buildcache list` exits 0) and waits minutes for a dead S3 endpoint.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -17,6 +24,12 @@ __metaclass__ = type
 import contextlib
 import os
 import re
+import socket
+import ssl
+import tempfile
+import urllib.error as urllib_error
+import urllib.parse as urllib_parse
+import urllib.request as urllib_request
 
 from ansible_collections.research.wizard.plugins.module_utils._spack import SpackError, dump_yaml, load_yaml
 from ansible_collections.research.wizard.plugins.module_utils._spack_scratch import private_file
@@ -26,6 +39,13 @@ MASK = '********'
 SECRETS = (('s3_access_key_secret', 's3_access_key_secret_variable', 'S3_SECRET'),
            ('s3_access_token', 's3_access_token_variable', 'S3_TOKEN'),
            ('oci_password', 'oci_password_variable', 'OCI_PASSWORD'))
+# Identities that go with a secret: on Spack 1.x they too travel by variable, so no credential of any
+# kind is in a process argument list (`ps` shows every user the arguments of every process).
+IDS = (('s3_access_key_id', 's3_access_key_id_variable', 'S3_ID'),
+       ('oci_username', 'oci_username_variable', 'OCI_USERNAME'))
+CREDENTIALS = IDS + SECRETS
+# Seconds a probe waits for a mirror's server by default.
+PROBE_TIMEOUT = 10
 
 
 def uses_variables(version):
@@ -39,9 +59,9 @@ def default_variable(name, suffix):
 
 
 def variable_names(params):
-    """{secret option: environment variable name} for the secrets this mirror uses."""
+    """{credential option: environment variable name} for the credentials this mirror uses (Spack 1.x)."""
     out = {}
-    for opt, var_opt, suffix in SECRETS:
+    for opt, var_opt, suffix in CREDENTIALS:
         if params.get(opt) or params.get(var_opt):
             out[opt] = params.get(var_opt) or default_variable(params['name'], suffix)
     return out
@@ -58,6 +78,24 @@ def secret_env(params, version):
 def holds_secret(params, version):
     """Whether the entry Spack stores for `params` contains a secret itself (0.2x only)."""
     return not uses_variables(version) and any(params.get(secret[0]) for secret in SECRETS)
+
+
+def stored_variables(entry):
+    """{credential option: variable} a stored 1.x entry reads its credentials from (its fetch and push parts too)."""
+    out = {}
+    if not isinstance(entry, dict):
+        return out
+    for part in (entry, _connection(entry, 'fetch'), _connection(entry, 'push')):
+        oci = entry_url(part).startswith('oci') or entry_url(entry).startswith('oci')
+        pair = part.get('access_pair')
+        pair = pair if isinstance(pair, dict) else {}
+        for key, s3_opt, oci_opt in (('id_variable', 's3_access_key_id', 'oci_username'),
+                                     ('secret_variable', 's3_access_key_secret', 'oci_password')):
+            if pair.get(key):
+                out.setdefault(oci_opt if oci else s3_opt, pair[key])
+        if part.get('access_token_variable'):
+            out.setdefault('s3_access_token', part['access_token_variable'])
+    return out
 
 
 def _pair(value):
@@ -113,12 +151,11 @@ def raw_entry(params, version):
     entry = {'url': params['url']}
     names = variable_names(params)
     new = uses_variables(version)
-    if params.get('s3_access_key_id'):
-        entry['access_pair'] = ({'id': params['s3_access_key_id'], 'secret_variable': names['s3_access_key_secret']}
-                                if new else [params['s3_access_key_id'], params.get('s3_access_key_secret')])
-    elif params.get('oci_username'):
-        entry['access_pair'] = ({'id': params['oci_username'], 'secret_variable': names['oci_password']}
-                                if new else [params['oci_username'], params.get('oci_password')])
+    for id_opt, secret_opt in (('s3_access_key_id', 's3_access_key_secret'), ('oci_username', 'oci_password')):
+        if id_opt in names:
+            entry['access_pair'] = ({'id_variable': names[id_opt], 'secret_variable': names[secret_opt]}
+                                    if new else [params[id_opt], params.get(secret_opt)])
+            break
     if 's3_access_token' in names:
         if new:
             entry['access_token_variable'] = names['s3_access_token']
@@ -170,18 +207,18 @@ def redacted(norm):
 def add_values(params, version):
     """Values of the `mirror_add` command (_spack_cmd) for `params`, for Spack `version` (a tuple).
 
-    Never carries a secret: on 1.x the secrets are named by variable; on 0.2x an entry with secrets is
-    stored with `config add -f` instead (see config_add_file), so this is only used without them.
+    Never carries a credential: on 1.x the key id and the secrets are named by variable; on 0.2x an entry
+    with credentials is written into the scope's file instead (write_entry), so this is only used without.
     """
     types = params.get('type') or ['binary', 'source']
     values = dict(scope=params['scope'], name=params['name'], url=params['url'], signed=params.get('signed'),
                   autopush=params.get('autopush'),
                   mirror_type=types if sorted(types) != ['binary', 'source'] else None)
-    for opt in ('s3_access_key_id', 's3_profile', 's3_endpoint_url', 'oci_username'):
+    for opt in ('s3_profile', 's3_endpoint_url'):
         values[opt] = params.get(opt)
     if uses_variables(version):
         names = variable_names(params)
-        for opt, var_opt, dummy in SECRETS:
+        for opt, var_opt, dummy in CREDENTIALS:
             values[var_opt] = names.get(opt)
     return values
 
@@ -195,7 +232,7 @@ def unsupported(params, version):
         if params.get('autopush'):
             missing.append('autopush (Spack >= 0.22)')
     if not uses_variables(version):
-        for opt, var_opt, dummy in SECRETS:
+        for opt, var_opt, dummy in CREDENTIALS:
             if params.get(var_opt) and not params.get(opt):
                 missing.append('%s without %s (Spack >= 1.0)' % (var_opt, opt))
     return missing
@@ -206,9 +243,61 @@ def _scope_body(name, entry, replace):
     return 'mirrors%s\n' % ('::' if replace else ':') + ''.join('  %s\n' % line for line in body.splitlines())
 
 
-def config_add_file(name, entry):
-    """A 0600 file for `spack config add -f`, holding the one mirror entry (0.2x secrets)."""
-    return private_file(_scope_body(name, entry, replace=False), 'mirrors.yaml')
+def _section(data):
+    """(the mapping holding `mirrors`, the key used) in a scope file: mirrors.yaml or an env's spack.yaml."""
+    holder = data
+    for top in ('spack', 'env'):
+        if isinstance(data.get(top), dict):
+            holder = data[top]
+            break
+    key = 'mirrors:' if 'mirrors:' in holder else 'mirrors'
+    if not isinstance(holder.get(key), dict):
+        holder[key] = {}
+    return holder, key
+
+
+def private(path):
+    """Whether PATH (missing counts as private) is readable only by the user running the module."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return True
+    return not info.st_mode & 0o077 and info.st_uid == os.geteuid()
+
+
+def write_entry(path, name, entry):
+    """Set (or, with entry None, drop) mirror NAME in the scope file PATH, atomically, as a 0600 file.
+
+    For Spack 0.2x entries that hold a secret: parsed, merged and written to a new 0600 file of the
+    deploying user in the same directory, then renamed over PATH, so no reader ever sees the secret in
+    a file others can read (`spack config add` would create the file 0644 first).
+    """
+    directory = os.path.dirname(path)
+    data = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            data = load_yaml(f.read())
+        if not isinstance(data, dict):
+            raise SpackError('%s is not a YAML mapping: fix or remove it, then run again.' % path)
+    holder, key = _section(data)
+    if entry is None:
+        holder[key].pop(name, None)
+    else:
+        holder[key][name] = entry
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(dump_yaml(data))
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 @contextlib.contextmanager
@@ -272,15 +361,121 @@ def describe(entry):
     return out
 
 
-def reachable(spack, url, entry):
-    """(ok, Spack's error line): can Spack list this mirror's build cache, with only it configured?"""
+# Where a build cache keeps its index, per layout (Spack 1.x: v3; 0.2x: build_cache).
+INDEXES = ('v3/manifests/index/index.manifest.json', 'build_cache/index.json')
+
+
+def _proxies(environ):
+    """urllib proxies from the environment Spack gets (its spack_env_vars over the module's own)."""
+    env = dict(os.environ)
+    env.update(environ or {})
+    out = {}
+    for key, value in env.items():
+        low = key.lower()
+        if low.endswith('_proxy') and value:
+            out[low[:-len('_proxy')]] = value
+    return out
+
+
+def http_status(url, timeout, environ=None, method='HEAD'):
+    """(HTTP status or None, why not): what the server at URL answers within TIMEOUT seconds.
+
+    Any HTTP answer counts as an answer (a 403 or 404 too); None means no answer: name resolution,
+    connection, TLS or the timeout failed.
+    """
+    proxies = _proxies(environ)
+    host = urllib_parse.urlparse(url).hostname or ''
+    if proxies.get('no') and urllib_request.proxy_bypass_environment(host, proxies):
+        proxies = {}
+    proxies.pop('no', None)
+    opener = urllib_request.build_opener(urllib_request.ProxyHandler(proxies))
+    request = urllib_request.Request(url, method=method, headers={'User-Agent': 'research.wizard-probe'})
+    try:
+        response = opener.open(request, timeout=timeout)
+        response.close()
+        return response.getcode(), ''
+    except urllib_error.HTTPError as e:
+        return e.code, 'HTTP %s %s from %s' % (e.code, e.reason, url)
+    except (urllib_error.URLError, socket.timeout, ssl.SSLError, OSError, ValueError) as e:
+        reason = getattr(e, 'reason', e)
+        if isinstance(reason, socket.timeout) or 'timed out' in str(reason):
+            return None, 'no answer from %s within %s s' % (url, timeout)
+        return None, 'cannot reach %s: %s' % (url, reason)
+
+
+def _http_probe(url, binary, timeout, environ):
+    """An http(s) mirror: a binary cache must serve its index; a source mirror must answer at all."""
+    base = url.rstrip('/')
+    if not binary:
+        code, why = http_status(base + '/', timeout, environ)
+        return (code is not None and code < 500), why
+    first = None
+    for index in INDEXES:
+        code, why = http_status('%s/%s' % (base, index), timeout, environ)
+        if code == 405:
+            code, why = http_status('%s/%s' % (base, index), timeout, environ, method='GET')
+        if code is not None and 200 <= code < 300:
+            return True, ''
+        if code is None:
+            return False, why
+        first = first or why
+    return False, 'no build cache index at %s (%s)' % (base, first)
+
+
+def s3_probe_url(url, entry, environ=None):
+    """The URL that tells, without credentials, whether the bucket's server is there (and the bucket).
+
+    Path style on the mirror's endpoint (or AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL), else on AWS's global
+    endpoint; an unsigned HEAD of a bucket answers 403 (private), 200 (public) or 404 (no such bucket).
+    """
+    env = dict(os.environ)
+    env.update(environ or {})
+    bucket = urllib_parse.urlparse(url).netloc
+    base = (endpoint(entry, 'fetch') or endpoint(entry, 'push') or env.get('AWS_ENDPOINT_URL_S3')
+            or env.get('AWS_ENDPOINT_URL') or 'https://s3.amazonaws.com')
+    return '%s/%s' % (base.rstrip('/'), bucket)
+
+
+def _oci_probe_url(url):
+    """The registry API root of an oci:// (https) or oci+http:// mirror."""
+    scheme = 'http' if url.startswith('oci+http://') else 'https'
+    host = url.split('://', 1)[1].split('/', 1)[0]
+    return '%s://%s/v2/' % (scheme, host)
+
+
+def reachable(spack, url, entry, timeout=PROBE_TIMEOUT):
+    """(ok, why not): can this mirror be read, probed for its scheme within about TIMEOUT seconds?
+
+    - file:// (or a path): a readable directory on the host (no Spack process needed);
+    - http(s)://: the server answers; a binary cache serves its index (Spack's own `buildcache list`
+      exits 0 for an https mirror it cannot reach, so it cannot be the probe);
+    - s3://: the endpoint answers an unsigned HEAD of the bucket (404: no such bucket), then Spack lists
+      the cache with only this mirror configured (credentials, from the environment on Spack 1.x);
+    - oci://: the registry answers at /v2/.
+    """
     path = file_url_path(url)
     if path is not None:
-        # A local folder needs no Spack process (~2 s) to tell whether it is there.
         if os.path.isdir(path) and os.access(path, os.R_OK | os.X_OK):
             return True, ''
         return False, 'no readable directory %s on this host' % path
+    environ = spack.environ
+    scheme = url.split('://', 1)[0].lower()
+    norm = normalize(entry) or {}
+    if scheme in ('http', 'https'):
+        # A binary-only mirror is useless without its index; one that also serves sources need only answer.
+        return _http_probe(url, norm.get('binary', True) and not norm.get('source', True), timeout, environ)
+    if scheme.startswith('oci'):
+        code, why = http_status(_oci_probe_url(url), timeout, environ, method='GET')
+        return (code is not None and code < 500), why
+    if scheme == 's3':
+        probe = s3_probe_url(url, entry, environ)
+        code, why = http_status(probe, timeout, environ)
+        if code is None or code >= 500:
+            return False, why
+        if code == 404:
+            return False, 'no bucket %s at %s' % (urllib_parse.urlparse(url).netloc, probe.rsplit('/', 1)[0])
     with single_mirror_scope(entry) as scope:
-        rc, out, err = spack.run('buildcache_list', scope_dirs=[scope], check=False)
+        rc, out, err = spack.run('buildcache_list', scope_dirs=[scope], check=False,
+                                 config=['config:connect_timeout:%d' % max(1, int(timeout))])
     lines = (err or '').strip().splitlines()
     return rc == 0, lines[-1] if lines else ''

@@ -15,6 +15,11 @@ description:
   - Manages one entry of Spack's C(mirrors) configuration in a given scope with C(spack mirror add) and
     C(spack mirror remove), comparing against what Spack itself has stored in that scope.
   - A mirror whose settings differ is removed and added again with the wanted settings.
+  - No credential is ever in a process argument list (which C(ps) shows every local user). Spack 1.x gets
+    the key id, secret, token and OCI user and password through environment variables only (C(mirror add
+    --s3-access-key-id-variable ... --s3-access-key-secret-variable ...)); on Spack 0.2x, which has no
+    C(*-variable) forms, an entry holding a secret is written into the scope's file directly (parsed,
+    merged, and replaced atomically by a C(0600) file owned by the user running the module).
 extends_documentation_fragment:
   - research.wizard.spack
   - research.wizard.spack.attributes
@@ -61,7 +66,15 @@ options:
     description: AWS profile to use for an V(s3://) mirror.
     type: str
   s3_access_key_id:
-    description: Access key id for an V(s3://) mirror. Without keys, the instance profile or environment credentials apply.
+    description:
+      - Access key id for an V(s3://) mirror. Without keys, the instance profile or environment credentials apply.
+      - Spack 1.x stores only the name of the variable holding it (O(s3_access_key_id_variable)), like the secret.
+    type: str
+  s3_access_key_id_variable:
+    description:
+      - Spack 1.x - name of the environment variable that holds the access key id.
+      - Default C(SPACK_MIRROR_<NAME>_S3_ID) (see O(s3_access_key_secret_variable) for how O(name) is spelled).
+      - Without O(s3_access_key_id), the variable must be set in O(spack_secret_env).
     type: str
   s3_access_key_secret:
     description:
@@ -69,8 +82,9 @@ options:
       - Spack 1.x stores only the name of an environment variable (O(s3_access_key_secret_variable)); the
         module sets that variable for its own Spack commands, and every other module that reads the mirror
         needs it in O(spack_secret_env).
-      - Spack 0.2x stores the secret itself in the scope's C(mirrors.yaml); the module writes the entry with
-        C(spack config add -f) from a private temporary file and keeps that C(mirrors.yaml) mode C(0600).
+      - Spack 0.2x stores the secret itself in the scope's C(mirrors.yaml); the module writes that file
+        itself, atomically, mode C(0600), owned by the user running the module (and makes an existing one
+        holding the secret private again).
     type: str
   s3_access_key_secret_variable:
     description:
@@ -87,7 +101,10 @@ options:
     description: Spack 1.x - variable holding the session token. Default C(SPACK_MIRROR_<NAME>_S3_TOKEN).
     type: str
   oci_username:
-    description: User name for an V(oci://) registry.
+    description: User name for an V(oci://) registry (Spack 1.x - by variable, like O(s3_access_key_id)).
+    type: str
+  oci_username_variable:
+    description: Spack 1.x - variable holding the OCI user name. Default C(SPACK_MIRROR_<NAME>_OCI_USERNAME).
     type: str
   oci_password:
     description: Password or token for an V(oci://) registry (handled like O(s3_access_key_secret)).
@@ -97,13 +114,23 @@ options:
     type: str
   verify:
     description:
-      - Before configuring the mirror, check that Spack can read it (C(spack buildcache list) with only this
-        mirror configured). Spack fails every concretization while an V(s3://) mirror is unreachable, so a
-        dead mirror must not be left in the configuration.
-      - A V(file://) mirror is checked directly on the host instead (a readable directory), which saves a
-        Spack process.
+      - Before configuring the mirror, check that it can be read, by a probe for its scheme that waits at most
+        about O(probe_timeout) seconds for the server.
+      - V(file://) - a readable directory on the host.
+      - V(http://), V(https://) - the server answers; a binary-only mirror must serve its build cache index
+        (C(v3/manifests/index/index.manifest.json) or C(build_cache/index.json)). Spack's own C(buildcache list)
+        cannot tell: it exits 0 and says nothing for an https mirror it cannot reach.
+      - V(s3://) - the endpoint answers an unsigned C(HEAD) of the bucket (no credentials leave the host; a
+        404 means there is no such bucket), then C(spack buildcache list) with only this mirror configured
+        checks what Spack makes of it with its credentials. Spack fails every concretization while an S3
+        mirror is down, so a dead mirror must not be left in the configuration.
+      - V(oci://) - the registry answers at C(/v2/).
     type: bool
     default: false
+  probe_timeout:
+    description: Seconds the probe of O(verify=true) waits for the mirror's server (per request).
+    type: int
+    default: 10
   on_unreachable:
     description:
       - With O(verify=true), what to do when the mirror cannot be read. V(fail) fails the task;
@@ -116,8 +143,10 @@ notes:
   - Spack 0.2x stores S3 and OCI credentials in plain text in the scope's C(mirrors.yaml) (kept C(0600) by
     this module, so other users of that scope lose its other mirrors too); Spack 1.x stores only variable
     names. Prefer instance profiles (S3) where you can.
-  - To run Spack by hand against a mirror configured with a secret on Spack 1.x, export the variable first,
-    for example C(export SPACK_MIRROR_WIZARD_CACHE_S3_SECRET=...) (the names are in RV(secret_variables)).
+  - Writing the file directly (Spack 0.2x with a secret) drops comments in it, as Spack's own writes do.
+  - To run Spack by hand against a mirror configured with credentials on Spack 1.x, export the variables first,
+    for example C(export SPACK_MIRROR_WIZARD_CACHE_S3_ID=... SPACK_MIRROR_WIZARD_CACHE_S3_SECRET=...) (the
+    names are in RV(secret_env_names)).
 seealso:
   - module: research.wizard.spack_buildcache
 author:
@@ -142,10 +171,22 @@ EXAMPLES = r'''
     s3_access_key_secret: "{{ cache_key_secret }}"
   register: s3_cache
 
-- name: Later Spack commands get the secret through the environment (Spack 1.x stores only its variable name)
+- name: Later Spack commands get the credentials through the environment (Spack 1.x stores only variable names)
   research.wizard.spack_install:
     env: chemistry
-    spack_secret_env: "{{ {s3_cache.secret_variables[0]: cache_key_secret} if s3_cache.secret_variables | default([]) else {} }}"
+    spack_secret_env: >-
+      {{ {s3_cache.secret_env_names.s3_access_key_id: cache_key_id,
+          s3_cache.secret_env_names.s3_access_key_secret: cache_key_secret}
+         if s3_cache.secret_env_names is defined else {} }}
+
+- name: Spack's public cache, if this host can reach it within 5 s (else warned about and left out)
+  research.wizard.spack_mirror:
+    name: spack-public
+    url: https://binaries.spack.io/releases/v2025.11
+    type: [binary]
+    verify: true
+    on_unreachable: skip
+    probe_timeout: 5
 
 - name: Offline source mirror
   research.wizard.spack_mirror:
@@ -166,9 +207,14 @@ mirror:
   type: dict
   sample: {url: file:///srv/spack-cache, binary: true, source: false, signed: false, autopush: false}
 reachable:
-  description: With O(verify=true), whether Spack could read the mirror.
+  description: With O(verify=true), whether the mirror could be read.
   returned: state=present and O(verify=true)
   type: bool
+unreachable_reason:
+  description: Why the mirror could not be read (no answer within the timeout, no bucket, Spack's error line...).
+  returned: O(verify=true) and the mirror is unreachable
+  type: str
+  sample: 'cannot reach https://127.0.0.1:9/v3/manifests/index/index.manifest.json: [Errno 111] Connection refused'
 changed_keys:
   description: Settings that differed from what was configured (the mirror was re-added).
   returned: state=present
@@ -181,11 +227,19 @@ secret_variables:
   returned: state=present on Spack 1.x
   type: list
   elements: str
-  sample: [SPACK_MIRROR_S3_CACHE_S3_SECRET]
+  sample: [SPACK_MIRROR_S3_CACHE_S3_ID, SPACK_MIRROR_S3_CACHE_S3_SECRET]
+secret_env_names:
+  description:
+    - Spack 1.x - the same variables by the option whose value each holds (O(s3_access_key_id),
+      O(s3_access_key_secret), O(s3_access_token), O(oci_username), O(oci_password)), to build
+      O(spack_secret_env) for the other modules.
+  returned: state=present on Spack 1.x
+  type: dict
+  sample: {s3_access_key_id: SPACK_MIRROR_S3_CACHE_S3_ID, s3_access_key_secret: SPACK_MIRROR_S3_CACHE_S3_SECRET}
 cmd:
   description:
-    - The Spack commands that were (or, in check mode, would be) run, credentials masked. A C(chmod 0600)
-      of the scope's C(mirrors.yaml) (Spack 0.2x with a secret) is listed too.
+    - The Spack commands that were (or, in check mode, would be) run, credentials masked. The direct write
+      of the scope's file (Spack 0.2x with a secret) is listed as C([write, '0600', PATH]).
   returned: always
   type: list
   elements: list
@@ -195,24 +249,17 @@ spack_version:
   type: str
 '''
 
-import os
-import stat
-
 from ansible_collections.research.wizard.plugins.module_utils._spack import SpackError, redact
 from ansible_collections.research.wizard.plugins.module_utils._spack_mirror import (
-    add_values, config_add_file, configured, desired, differs, holds_secret, normalize, raw_entry, reachable,
-    redacted, secret_env, unsupported, uses_variables, variable_names)
+    add_values, configured, desired, differs, holds_secret, normalize, private, raw_entry, reachable, redacted,
+    secret_env, unsupported, uses_variables, variable_names, write_entry)
 from ansible_collections.research.wizard.plugins.module_utils._spack_module import SpackModule
 
 
 def scope_file(spack, scope):
-    """The mirrors.yaml of `scope` (Spack 0.2x keeps secrets there, so it must stay private)."""
+    """The file of `scope` that holds its mirrors (Spack 0.2x keeps secrets there, so it must stay private)."""
     out = spack.stdout('config_print_file', scope=scope, section='mirrors', what='scope %s' % scope)
     return out.strip().splitlines()[-1]
-
-
-def world_readable(path):
-    return os.path.exists(path) and bool(os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO))
 
 
 def present(sm, p, current, steps):
@@ -223,18 +270,18 @@ def present(sm, p, current, steps):
     if missing:
         raise SpackError('Spack %s does not support %s for mirror %s: upgrade Spack or leave them unset.'
                          % (spack.version_string, ', '.join(missing), p['name']))
-    # The probe and every command below read the secrets from the environment (Spack 1.x).
+    # The probe and every command below read the credentials from the environment (Spack 1.x).
     spack.secret_env.update(secret_env(p, version))
     wanted = desired(p, version)
     ok = True
     if p['verify']:
-        ok, why = reachable(spack, p['url'], raw_entry(p, version))
+        ok, why = reachable(spack, p['url'], raw_entry(p, version), p['probe_timeout'])
         if not ok and p['on_unreachable'] == 'fail':
             raise SpackError('Mirror %s (%s) is unreachable: %s. Check the URL, endpoint and credentials, '
                              'or set on_unreachable=skip to deploy without it.' % (p['name'], p['url'], why))
         if not ok:
-            sm.module.warn('Mirror %s (%s) is unreachable (%s): it is left out of the configuration, because '
-                           'Spack fails every concretization while an S3 mirror is down.' % (p['name'], p['url'], why))
+            sm.module.warn('Mirror %s (%s) is unreachable (%s): it is left out of the configuration%s.'
+                           % (p['name'], p['url'], why, ' (it was configured: removed)' if current else ''))
     remove = dict(command='mirror_remove', values=dict(scope=p['scope'], name=p['name']))
     if not ok:
         wanted = None
@@ -243,27 +290,29 @@ def present(sm, p, current, steps):
             steps.append(remove)
     else:
         changed_keys = differs(current, wanted)
-    if ok and current is not None and changed_keys:
-        steps.append(remove)
-    private = ok and holds_secret(p, version)
-    if ok and changed_keys:
-        if private:
-            # Spack 0.2x has no *-variable options: `mirror add` would put the secret in argv.
-            steps.append(dict(command='config_add', values=dict(scope=p['scope']), entry=raw_entry(p, version)))
-        else:
-            steps.append(dict(command='mirror_add', values=add_values(p, version)))
-    if private:
+    secret = ok and holds_secret(p, version)
+    if secret:
+        # Spack 0.2x has no *-variable options: `mirror add` would put the secret in argv, and
+        # `config add` would create the file 0644. One atomic write of a private file does both.
         path = scope_file(spack, p['scope'])
-        if changed_keys or world_readable(path):
-            steps.append(dict(chmod=path))
-            if 'file_mode' not in changed_keys and world_readable(path):
+        if changed_keys or not private(path):
+            if not changed_keys:
                 changed_keys.append('file_mode')
+            steps.append(dict(write=path, entry=raw_entry(p, version)))
+    elif ok and changed_keys:
+        if current is not None:
+            steps.append(remove)
+        steps.append(dict(command='mirror_add', values=add_values(p, version)))
     result = dict(changed=bool(changed_keys), changed_keys=changed_keys if current is not None else [],
                   mirror=redacted(wanted if changed_keys else current))
     if uses_variables(version):
-        result['secret_variables'] = sorted(variable_names(p).values())
+        names = variable_names(p)
+        result['secret_variables'] = sorted(names.values())
+        result['secret_env_names'] = names
     if p['verify']:
         result['reachable'] = ok
+        if not ok:
+            result['unreachable_reason'] = why
     if sm.module._diff:
         result['diff'] = dict(before=redacted(current) or {}, after=redacted(wanted) or {})
     return result
@@ -273,28 +322,29 @@ def apply(sm, p, steps):
     """Run the planned steps (none in check mode); the commands as shown in `cmd`."""
     spack, shown = sm.spack, []
     for step in steps:
-        if 'chmod' in step:
-            shown.append(['chmod', '0600', step['chmod']])
+        if 'write' in step:
+            shown.append(['write', '0600', step['write']])
             if not sm.check_mode:
-                os.chmod(step['chmod'], 0o600)
+                write_entry(step['write'], p['name'], step['entry'])
             continue
-        values = step['values']
-        if 'entry' in step:
-            values = dict(values, file='<0600 file>')
-            if not sm.check_mode:
-                with config_add_file(p['name'], step['entry']) as path:
-                    spack.run(step['command'], what='mirror %s' % p['name'], **dict(values, file=path))
-        elif not sm.check_mode:
-            spack.run(step['command'], what='mirror %s' % p['name'], **values)
-        shown.append(redact(spack.argv(step['command'], **values)))
+        if not sm.check_mode:
+            spack.run(step['command'], what='mirror %s' % p['name'], **step['values'])
+        shown.append(redact(spack.argv(step['command'], **step['values'])))
     return shown
 
 
 def _main(sm):
     p = sm.params
-    if p['s3_access_key_id'] and not (p['s3_access_key_secret'] or p['s3_access_key_secret_variable']):
-        sm.fail('s3_access_key_id needs s3_access_key_secret (or, on Spack 1.x, '
-                's3_access_key_secret_variable naming a variable set in spack_secret_env).')
+    for ident, secret, need_secret in (('s3_access_key_id', 's3_access_key_secret', True),
+                                       ('oci_username', 'oci_password', False)):
+        has_id = p[ident] or p[ident + '_variable']
+        has_secret = p[secret] or p[secret + '_variable']
+        if has_id and need_secret and not has_secret:
+            sm.fail('%s needs %s (or, on Spack 1.x, %s_variable naming a variable set in spack_secret_env).'
+                    % (ident, secret, secret))
+        if has_secret and not has_id:
+            sm.fail('%s needs %s (or, on Spack 1.x, %s_variable naming a variable set in spack_secret_env).'
+                    % (secret, ident, ident))
     steps = []
     current = normalize(configured(sm.spack, p['scope']).get(p['name']))
     if p['state'] == 'absent':
@@ -322,19 +372,20 @@ def main():
             s3_endpoint_url=dict(type='str'),
             s3_profile=dict(type='str'),
             s3_access_key_id=dict(type='str', no_log=False),
+            s3_access_key_id_variable=dict(type='str', no_log=False),
             s3_access_key_secret=dict(type='str', no_log=True),
             s3_access_key_secret_variable=dict(type='str', no_log=False),
             s3_access_token=dict(type='str', no_log=True),
             s3_access_token_variable=dict(type='str', no_log=False),
             oci_username=dict(type='str'),
+            oci_username_variable=dict(type='str', no_log=False),
             oci_password=dict(type='str', no_log=True),
             oci_password_variable=dict(type='str', no_log=False),
             verify=dict(type='bool', default=False),
             on_unreachable=dict(type='str', default='fail', choices=['fail', 'skip']),
+            probe_timeout=dict(type='int', default=10),
         ),
         required_if=[('state', 'present', ('url',))],
-        required_by={'s3_access_key_secret': 's3_access_key_id', 's3_access_key_secret_variable': 's3_access_key_id',
-                     'oci_password': 'oci_username', 'oci_password_variable': 'oci_username'},
     ).run(_main)
 
 

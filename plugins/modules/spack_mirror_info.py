@@ -14,8 +14,10 @@ version_added: 0.1.0
 description:
   - Returns the configured mirrors (C(spack config get mirrors)), merged over every scope or of one O(scope),
     with their URLs, types, signing and connection settings, credentials masked.
-  - With O(probe=true), also whether Spack can read each one (the probe of M(research.wizard.spack_mirror)
-    with O(research.wizard.spack_mirror#module:verify=true)).
+  - With O(probe=true), also whether each one can be read (the probe of M(research.wizard.spack_mirror)
+    with O(research.wizard.spack_mirror#module:verify=true): one per scheme, with a bounded timeout).
+  - For Spack 1.x entries, the names of the environment variables their credentials are read from
+    (RV(mirrors.secret_env_names)), so a play can build O(spack_secret_env) for the modules that use them.
 extends_documentation_fragment:
   - research.wizard.spack
   - research.wizard.spack.info_module
@@ -29,11 +31,17 @@ options:
     type: str
   probe:
     description:
-      - Check that Spack can read each mirror (C(spack buildcache list) with only that mirror configured; a
-        V(file://) mirror is checked on the host directly).
-      - Secrets a mirror names by variable (Spack 1.x) come from O(spack_secret_env).
+      - Check that each mirror can be read. V(file://) - a readable directory on the host; V(http(s)://) - the
+        server answers (and a binary-only mirror serves its index); V(s3://) - the endpoint answers for the
+        bucket, then C(spack buildcache list) with only that mirror configured; V(oci://) - the registry answers.
+      - Credentials a mirror names by variable (Spack 1.x) come from O(spack_secret_env); without them an
+        S3 mirror with explicit keys is reported unreachable (Spack's error names the missing variable).
     type: bool
     default: false
+  probe_timeout:
+    description: Seconds a probe waits for a mirror's server (per request).
+    type: int
+    default: 10
 seealso:
   - module: research.wizard.spack_mirror
 author:
@@ -69,20 +77,29 @@ mirrors:
       reachable: true
   contains:
     reachable:
-      description: Whether Spack could read the mirror.
+      description: Whether the mirror could be read.
       returned: O(probe=true)
       type: bool
     unreachable_reason:
-      description: Why not (Spack's error line, or the missing local directory).
+      description: Why not (no answer within the timeout, no bucket, no index, Spack's error line, the missing local directory).
       returned: O(probe=true) and the mirror is unreachable
       type: str
+    secret_env_names:
+      description:
+        - Spack 1.x - the variables the entry reads its credentials from, by the
+          M(research.wizard.spack_mirror) option whose value each holds (C(s3_access_key_id),
+          C(s3_access_key_secret), C(s3_access_token), C(oci_username), C(oci_password)). Empty without.
+      returned: success
+      type: dict
+      sample: {s3_access_key_id: SPACK_MIRROR_WIZARD_CACHE_S3_ID, s3_access_key_secret: SPACK_MIRROR_WIZARD_CACHE_S3_SECRET}
 spack_version:
   description: Version of the Spack that was driven.
   returned: always
   type: str
 '''
 
-from ansible_collections.research.wizard.plugins.module_utils._spack_mirror import configured, describe, reachable
+from ansible_collections.research.wizard.plugins.module_utils._spack_mirror import (
+    configured, describe, reachable, stored_variables)
 from ansible_collections.research.wizard.plugins.module_utils._spack_module import SpackModule
 
 
@@ -93,8 +110,9 @@ def _main(sm):
         if p['name'] and name != p['name']:
             continue
         info = describe(entry)
+        info['secret_env_names'] = stored_variables(entry)
         if p['probe']:
-            info['reachable'], why = reachable(sm.spack, info['fetch_url'], entry)
+            info['reachable'], why = reachable(sm.spack, info['fetch_url'], entry, p['probe_timeout'])
             if not info['reachable']:
                 info['unreachable_reason'] = why
         mirrors[name] = info
@@ -106,6 +124,7 @@ def main():
         scope=dict(type='str'),
         name=dict(type='str'),
         probe=dict(type='bool', default=False),
+        probe_timeout=dict(type='int', default=10),
     )).run(_main)
 
 
