@@ -91,13 +91,13 @@ ARG_FORMATS = dict(
     mirror_type=fmt.as_repeat('--type'),
     signed=fmt.as_map({True: ['--signed'], False: ['--unsigned']}),
     autopush=fmt.as_bool('--autopush'),
-    s3_access_key_id=fmt.as_opt_val('--s3-access-key-id'),
+    # Credentials only by the name of the variable holding them (Spack 1.x): `ps` shows every argument to
+    # every local user, so --s3-access-key-id, --oci-username and the 0.2x secret flags have no format.
     s3_access_key_id_variable=fmt.as_opt_val('--s3-access-key-id-variable'),
     s3_access_key_secret_variable=fmt.as_opt_val('--s3-access-key-secret-variable'),
     s3_access_token_variable=fmt.as_opt_val('--s3-access-token-variable'),
     s3_profile=fmt.as_opt_val('--s3-profile'),
     s3_endpoint_url=fmt.as_opt_val('--s3-endpoint-url'),
-    oci_username=fmt.as_opt_val('--oci-username'),
     oci_username_variable=fmt.as_opt_val('--oci-username-variable'),
     oci_password_variable=fmt.as_opt_val('--oci-password-variable'),
     # build caches
@@ -141,8 +141,8 @@ COMMANDS = dict(
     config_add=(('config',), ('scope', 'add', 'file', 'value')),
     config_remove=(('config',), ('scope', 'remove', 'path')),
     mirror_add=(('mirror', 'add'), (
-        'scope', 'mirror_type', 'signed', 'autopush', 's3_access_key_id', 's3_profile', 's3_endpoint_url',
-        'oci_username', 's3_access_key_id_variable', 's3_access_key_secret_variable', 's3_access_token_variable',
+        'scope', 'mirror_type', 'signed', 'autopush', 's3_profile', 's3_endpoint_url',
+        's3_access_key_id_variable', 's3_access_key_secret_variable', 's3_access_token_variable',
         'oci_username_variable', 'oci_password_variable', 'name', 'url')),
     mirror_remove=(('mirror', 'remove'), ('scope', 'name')),
     buildcache_list=(('buildcache', 'list'), ('allarch', 'long')),
