@@ -12,8 +12,12 @@ which is what lets a long poll (``wait``) return as soon as there is something n
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import getpass
+import os
+import socket
 import time
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
@@ -41,6 +45,11 @@ class ActionModule(ActionBase):
         # job_id: the deprecated alias of jid (the module warns about it).
         key = (task_vars.get('inventory_hostname'), self._task._uuid, args.get('progress_file'),
                args.get('jid', args.get('job_id')))
+        if boolean(args.get('heartbeat', False), strict=False) and not args.get('owner'):
+            # Who polls the run, for the heartbeat: the message of a deploy that finds the run in
+            # its way names the controller and the playbook (the worker's parent process).
+            args['owner'] = {'controller': socket.gethostname(), 'playbook_pid': os.getppid(),
+                             'user': getpass.getuser()}
         cursor = _CURSORS.get(key)
         if cursor is not None:
             hold = cursor['at'] + MIN_POLL_INTERVAL - time.time()

@@ -90,6 +90,8 @@ class ProgressReader(object):
     def _restart(self):
         self.state = ProgressState()
         self.run_events = []     # (seq, event) of the run the state holds
+        self.run_id = None       # the start event's run_id (a run of a run directory)
+        self.waiting = None      # the last `waiting` event (the lock held by another run) until `locked`
         self.invalid = 0
         self._offset = 0
         self._head = b''
@@ -130,6 +132,14 @@ class ProgressReader(object):
             if self.state.events_seen == 1:
                 # apply() started a new run (first event, or the file now holds a newer run).
                 self.run_events = []
+                self.run_id = self.waiting = None
+            kind = event.get('event')
+            if kind == 'start':
+                self.run_id = event.get('run_id') if isinstance(event.get('run_id'), str) else None
+            elif kind == 'waiting':
+                self.waiting = event
+            elif kind in ('locked', 'finished') or kind in PACKAGE_EVENTS:
+                self.waiting = None
             self.run_events.append((seq, event))
         return True
 
@@ -264,6 +274,9 @@ def status(path, since=None, max_events=200, now=None, job=None, stale_after=0, 
         msg = ('The install process (pid %d) is gone and the progress file has not changed for %ds, '
                'with no finished event' % (state.pid, int(now - mtime)))
 
+    waiting = reader.waiting if state is reader.state else None
+    if waiting and not finished and not msg:
+        msg = waiting.get('message') or 'Waiting for the lock of the environment'
     counts = state.counts()
     result = {
         'progress_file': path,
@@ -271,6 +284,8 @@ def status(path, since=None, max_events=200, now=None, job=None, stale_after=0, 
         'started': state.started,
         'pid': state.pid,
         'env': state.env,
+        'run_id': reader.run_id if state is reader.state else None,
+        'waiting_for': (waiting.get('holder') if isinstance(waiting.get('holder'), dict) else {}) if waiting else None,
         'elapsed': _round(state.elapsed(now), 1),
         'total': state.total,
         'done': state.done(),
@@ -303,7 +318,7 @@ def status(path, since=None, max_events=200, now=None, job=None, stale_after=0, 
 
 
 def wait_status(path, since=None, max_events=200, wait=0, job_source=None, stale_after=0, interval=0.1,
-                clock=time.time, sleep=time.sleep):
+                clock=time.time, sleep=time.sleep, beat=None, beat_every=1.0):
     """:func:`status`, once there is news: a long poll. Returns ``(result, job)``.
 
     Waits up to ``wait`` seconds, looking at the file every ``interval`` seconds, and returns as soon
@@ -313,11 +328,17 @@ def wait_status(path, since=None, max_events=200, wait=0, job_source=None, stale
     changes, and a read of the new lines only when something did.
 
     ``job_source``: a function returning the :func:`read_async_job` dict, called at every look.
+    ``beat``: a function called at the first look and then every ``beat_every`` seconds (the
+    owner's heartbeat of a run: it lives as long as the poll does).
     """
     reader = ProgressReader(path)
     deadline = clock() + max(0.0, wait or 0)
     target = 0 if since is None else since
+    last_beat = None
     while True:
+        if beat is not None and (last_beat is None or clock() - last_beat >= beat_every):
+            last_beat = clock()
+            beat()
         reader.refresh()
         job = job_source() if job_source else None
         now = clock()

@@ -74,7 +74,35 @@ options:
     description:
       - JSON-lines file to write progress events to (format in the collection's C(docs/progress-events.md)).
       - It is emptied when the install starts; its directory is created when missing.
+      - With O(run_dir), the run's own file C(<run_dir>/<run_id>.jsonl); another path is an error.
     type: path
+  run_dir:
+    description:
+      - The run directory of the environment (the domain_pack role uses C(<data_dir>/runs/<env>)), for
+        one install per environment at a time (see C(docs/progress-events.md), "Runs").
+      - The install takes the lock C(<run_dir>/lock) (an exclusive C(flock)) before Spack starts and holds
+        it until Spack and all its processes have ended; Spack also keeps it when this module is
+        killed. When another run holds it, the install waits (O(lock_wait)), writing a C(waiting)
+        progress event that names the holder, then a C(locked) event.
+      - Writes the run's meta C(<run_dir>/<run_id>.json) (pid, Spack's process group, user, host,
+        start, state C(waiting), C(running), C(finished) or C(cancelled), rc), read by
+        M(research.wizard.spack_install_run_info), and its progress to C(<run_dir>/<run_id>.jsonl),
+        which must not exist yet.
+      - Spack runs in a session of its own. SIGTERM to it (M(research.wizard.spack_install_run)
+        O(research.wizard.spack_install_run#module:state=cancelled)) ends the run as C(cancelled),
+        never retried.
+    type: path
+  run_id:
+    description:
+      - The run's name in O(run_dir), made by the caller before the install starts (so a poller knows
+        the progress file at once); letters, digits, C(.), C(_) and C(-). Required with O(run_dir).
+    type: str
+  lock_wait:
+    description:
+      - With O(run_dir), whether to wait for another run that holds the environment's lock. V(false)
+        fails at once, naming the run that holds it.
+    type: bool
+    default: true
 notes:
   - Spack prints its progress as text; the lines this module understands are listed in the collection's
     C(plugins/module_utils/_spack_parse.py) and tested against recorded output of real Spack. Whether a
@@ -115,6 +143,15 @@ EXAMPLES = r'''
   until: progress.finished
   retries: 8640
   delay: 10
+
+- name: One install of the environment at a time, in its own run
+  research.wizard.spack_install:
+    env: chemistry
+    run_dir: /var/lib/research-wizard/runs/chemistry
+    run_id: 20260101T120000Z-a1b2c3
+  async: 86400
+  poll: 0
+  register: job
 
 - name: Cache only, into another install root
   research.wizard.spack_install:
@@ -161,6 +198,9 @@ packages:
     message:
       description: Spack's error for a failed or skipped package.
       type: str
+    excerpt:
+      description: The first error lines of a failed package's build log (the compiler's, make's, CMake's words), or null.
+      type: str
   sample:
     - {name: libtiny, version: '1.0', hash: funjglgk6qabth3nip7mhofotizg65zf, status: installed, origin: cache, seconds: 0.4}
 totals:
@@ -187,8 +227,13 @@ plan:
   type: dict
   contains:
     concretized:
-      description: Whether the environment has a spack.lock (without one, Spack concretizes first and the plan is unknown).
+      description:
+        - Whether the environment has a spack.lock (without one, Spack concretizes first and the plan is unknown).
+        - False too for a named environment that does not exist yet (check mode of a first deploy).
       type: bool
+    reason:
+      description: Why there is no plan (C(concretized=false)), else null.
+      type: str
     missing:
       description: Concrete specs not installed yet (name, version, hash, from_cache).
       type: list
@@ -199,6 +244,23 @@ plan:
     from_source:
       description: How many missing specs would be built, or null when unknown.
       type: int
+run_id:
+  description: The run's O(run_id), with O(run_dir).
+  returned: with O(run_dir)
+  type: str
+  sample: 20260101T120000Z-a1b2c3
+progress_file:
+  description: The progress file written.
+  returned: when one was written
+  type: str
+cancelled:
+  description: Whether the run was cancelled (SIGTERM, or a cancel request in O(run_dir)).
+  returned: always, except in check mode
+  type: bool
+holder:
+  description: The run holding the environment's lock, when O(lock_wait=false) made the install fail.
+  returned: on that failure
+  type: dict
 cmd:
   description: The Spack command that was run.
   returned: always
@@ -212,6 +274,7 @@ spack_version:
 
 import os
 
+from ansible_collections.research.wizard.plugins.module_utils._install_runs import LockBusy, RunFiles, RunRecord
 from ansible_collections.research.wizard.plugins.module_utils._spack import SpackError, read_json, redact, tail
 from ansible_collections.research.wizard.plugins.module_utils._spack_install import install
 from ansible_collections.research.wizard.plugins.module_utils._spack_module import SpackModule
@@ -247,7 +310,11 @@ def _failure_message(result):
         parts = []
         for x in failed:
             part = '%s@%s/%s' % (x['name'], x['version'], (x['hash'] or '')[:7])
-            part += ' (build log: %s)' % x['log'] if x['log'] else ': %s' % (x['message'] or 'failed')
+            # The build log's first error line (the compiler's words), else Spack's own line.
+            excerpt = (x.get('excerpt') or '').strip()
+            if excerpt:
+                part += ': %s' % excerpt.splitlines()[0].strip()
+            part += ' (build log: %s)' % x['log'] if x['log'] else ('' if excerpt else ': %s' % (x['message'] or 'failed'))
             parts.append(part)
         msg = '%d package(s) failed: %s; %s' % (len(failed), '; '.join(parts), done)
         if t['skipped']:
@@ -264,12 +331,34 @@ def _install_values(p):
                 check_signature=p['check_signature'], specs=p['specs'])
 
 
+def _run_record(sm, p):
+    """The run's record (lock and meta) and progress file, with run_dir; else (None, progress_file)."""
+    if not p['run_dir']:
+        return None, p['progress_file']
+    try:
+        files = RunFiles(p['run_dir'], p['run_id'])
+    except ValueError as e:
+        sm.fail('spack_install: %s' % e)
+    if p['progress_file'] and os.path.abspath(p['progress_file']) != os.path.abspath(files.progress):
+        sm.fail('spack_install: with run_dir the progress file is the run\'s own, %s; got progress_file %s. '
+                'Leave progress_file out.' % (files.progress, p['progress_file']))
+    if os.path.exists(files.progress):
+        sm.fail('spack_install: run %s exists already in %s: every run needs a new run_id.' % (p['run_id'], p['run_dir']))
+    try:
+        record = RunRecord(p['run_dir'], p['run_id'], env=p['env'] or p['env_path'], lock_wait=p['lock_wait'])
+    except (IOError, OSError) as e:
+        sm.fail('Cannot write the run directory %s: %s' % (p['run_dir'], e))
+    return record, files.progress
+
+
 def _main(sm):
     p, spack = sm.params, sm.spack
     if sm.check_mode:
-        env_dir = _env_dir(spack, p)
+        # A named environment the deploy has not created yet has no plan here (plan() says so).
+        env_dir = spack.env_path(p['env']) if p['env'] else _env_dir(spack, p)
         result = plan(p, spack, env_dir)
-        result['cmd'] = redact(spack.argv('install', env_dir=env_dir, **_install_values(p)))
+        result['cmd'] = redact(spack.argv('install', env=None if env_dir else p['env'], env_dir=env_dir,
+                                          **_install_values(p)))
         return result
     # A named environment goes to Spack as `-e NAME`: Spack finds it (and says so when it does not
     # exist) without the extra `spack location` process the plan needs. The install streams its
@@ -277,16 +366,26 @@ def _main(sm):
     cmd = spack.argv('install', env=p['env'], env_dir=p['env_path'], **_install_values(p))
     lock = read_json(os.path.join(_lock_dir(spack, p), 'spack.lock')) if (p['env'] or p['env_path']) else None
     total = len(lock['concrete_specs']) if lock else None
+    record, progress_file = _run_record(sm, p)
     try:
-        result = install(cmd, dict(os.environ, **spack.environ), progress_file=p['progress_file'],
+        result = install(cmd, dict(os.environ, **spack.environ), progress_file=progress_file,
                          retries=p['retries'], backoff=p['retry_delay'], total=total,
-                         env=p['env'] or p['env_path'])
+                         env=p['env'] or p['env_path'], record=record)
+    except LockBusy as e:
+        sm.fail('%s is being installed by %s, progress in %s; lock_wait=false does not wait for it. Wait for it '
+                '(lock_wait=true; the domain_pack role follows it, then goes on), or stop it (the role: '
+                '-e deploy_cancel=true).' % (p['env'] or p['env_path'], e, (e.holder or {}).get('progress_file')),
+                holder=e.holder, cmd=redact(cmd))
     except (IOError, OSError) as e:
         sm.fail('Cannot run Spack or write progress: %s' % e)
 
     out = dict(cmd=redact(cmd), rc=result['rc'], packages=result['packages'], totals=result['totals'],
                seconds=result['seconds'], attempts=result['attempts'], spack_version=spack.version_string,
-               changed=result['totals']['cache'] + result['totals']['source'] > 0)
+               changed=result['totals']['cache'] + result['totals']['source'] > 0, cancelled=result['cancelled'])
+    if progress_file:
+        out['progress_file'] = progress_file
+    if record:
+        out['run_id'] = p['run_id']
     if result['rc'] != 0:
         out['failed_packages'] = [x for x in result['packages'] if x['status'] == 'failed']
         sm.fail(_failure_message(result), stdout=tail(result['stdout']), stderr=tail(result['stderr']),
@@ -307,9 +406,13 @@ def main():
             retries=dict(type='int', default=0),
             retry_delay=dict(type='float', default=5),
             progress_file=dict(type='path'),
+            run_dir=dict(type='path'),
+            run_id=dict(type='str'),
+            lock_wait=dict(type='bool', default=True),
         ),
         needs_yaml=False,
         required_one_of=[('env', 'env_path', 'specs')],
+        required_together=[('run_dir', 'run_id')],
         mutually_exclusive=[('env', 'env_path', 'specs')],
     ).run(_main)
 

@@ -92,6 +92,18 @@ options:
         the install runs on another host.
     type: int
     default: 60
+  heartbeat:
+    description:
+      - The poller owns the run (a run of a run directory, C(<run_dir>/<run_id>.jsonl)), and touches the
+        run's C(<run_id>.heartbeat) at every poll and every second of a long poll, so that
+        M(research.wizard.spack_install_run_info) knows its playbook lives. A run whose heartbeat is
+        older than the bound has lost its playbook, and the next deploy of the environment adopts it.
+      - The action plugin writes the controller's name, the playbook's pid, the user and O(jid) into it.
+    type: bool
+    default: false
+  owner:
+    description: Set by the action plugin with O(heartbeat) (controller, playbook_pid, user, jid); not for playbooks.
+    type: dict
   fail_on_error:
     description:
       - Fail the task once the install has finished with a non-zero C(rc), or died.
@@ -191,6 +203,18 @@ pid:
   returned: always
   type: int
   sample: 41233
+run_id:
+  description: The run's id, from the C(start) event of a run of a run directory; else null.
+  returned: always
+  type: str
+  sample: 20260101T120000Z-a1b2c3
+waiting_for:
+  description:
+    - While the run waits for the environment's lock, the run that holds it (C(run_id), C(pid),
+      C(user), C(controller), C(started), C(progress_file)), from its C(waiting) event; RV(msg) says
+      it in words. Null otherwise.
+  returned: always
+  type: dict
 env:
   description: The Spack environment being installed, from the C(start) event.
   returned: always
@@ -276,8 +300,14 @@ failures:
     message:
       description: Spack's error line.
       type: str
+    excerpt:
+      description:
+        - The first error lines of the build log (the compiler's, make's, CMake's words), up to 8 lines, or null
+          when the log could not be read (see C(excerpt) in docs/progress-events.md).
+      type: str
   sample: [{"package": "tinybroken", "version": "0.1", "hash": "abcdefg",
-            "log": "/tmp/spack-stage/spack-build-out.txt", "message": "Error: make: *** [all] Error 1"}]
+            "log": "/tmp/spack-stage/spack-build-out.txt", "message": "ProcessError: Command exited with status 2:",
+            "excerpt": "broken.c:2:25: error: 'this_symbol_does_not_exist' undeclared\nmake: *** [Makefile:4: broken] Error 1"}]
 in_flight:
   description: The packages being fetched, built or extracted right now.
   returned: always
@@ -429,6 +459,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.research.wizard.plugins.module_utils._install_runs import RunFiles, heartbeat
 from ansible_collections.research.wizard.plugins.module_utils._progress import (
     package_label,
     read_async_job,
@@ -448,6 +479,8 @@ def main():
             async_dir=dict(type='path'),
             stale_after=dict(type='int', default=60),
             fail_on_error=dict(type='bool', default=True),
+            heartbeat=dict(type='bool', default=False),
+            owner=dict(type='dict'),
         ),
         supports_check_mode=True,
     )
@@ -459,6 +492,19 @@ def main():
 
     async_dir = params['async_dir'] or os.environ.get('ANSIBLE_ASYNC_DIR') or '~/.ansible_async'
     job_source = (lambda: read_async_job(async_dir, params['jid'])) if params['jid'] else None
+    beat = None
+    if params['heartbeat'] and not module.check_mode:
+        run = RunFiles.of_progress(params['progress_file'])
+        if run is None:
+            module.fail_json(msg='heartbeat needs the progress file of a run, <run_dir>/<run_id>.jsonl; got %s'
+                             % params['progress_file'])
+        owner = dict(params['owner'] or {}, jid=params['jid'])
+
+        def beat():
+            try:
+                heartbeat(run, owner)
+            except (IOError, OSError):
+                pass  # the run directory is not there yet, or not writable: the poll goes on
 
     try:
         result, job = wait_status(
@@ -468,6 +514,7 @@ def main():
             wait=params['wait'],
             job_source=job_source,
             stale_after=max(0, params['stale_after']),
+            beat=beat,
         )
     except (IOError, OSError) as exc:
         module.fail_json(msg='Cannot read the progress file %s: %s' % (params['progress_file'], exc),

@@ -63,7 +63,7 @@ def progress_file(tmp_path, evs, tail=''):
 def test_documentation_is_valid_yaml_and_matches_the_argument_spec():
     doc = yaml.safe_load(spack_install_status.DOCUMENTATION)
     assert set(doc['options']) == {'progress_file', 'since', 'wait', 'max_events', 'jid', 'async_dir',
-                                   'stale_after', 'fail_on_error'}
+                                   'stale_after', 'fail_on_error', 'heartbeat', 'owner'}
     for option in doc['options'].values():
         assert option['description']
     ret = yaml.safe_load(spack_install_status.RETURN)
