@@ -186,6 +186,30 @@ def find_stdout_callback(callback):
     return None
 
 
+class MutedDisplay(object):
+    """A Display whose ``display`` and ``banner`` write nothing; anything else goes to the real one
+    (``verbosity`` for the stdout callback's checks, ``warning``, ...)."""
+
+    def __init__(self, display):
+        self._wrapped = display
+
+    def display(self, *args, **kwargs):
+        return None
+
+    def banner(self, *args, **kwargs):
+        return None
+
+    def __getattr__(self, name):
+        return getattr(self._wrapped, name)
+
+
+def _result_key(result):
+    """What tells one task result from another across the copies each callback is sent."""
+    task = getattr(result, 'task', None)
+    host = getattr(result, 'host', None)
+    return (host.get_name() if host is not None else None, getattr(task, '_uuid', None) or id(task))
+
+
 def _action(result):
     task = getattr(result, 'task', None)
     return getattr(task, 'resolved_action', None) or getattr(task, 'action', None)
@@ -212,6 +236,7 @@ class CallbackModule(CallbackBase):
         self.polling = {}              # host -> the last status result of a poll loop still running
         self.ended = False             # the stats came: the playbook ended on its own
         self._interrupt_hook = False
+        self._taken_early = None
 
     # -- options and output ---------------------------------------------------------------------
     def set_options(self, task_keys=None, var_options=None, direct=None):
@@ -257,12 +282,15 @@ class CallbackModule(CallbackBase):
         """Leave out the stdout callback's retry line for the polls of spack_install_status.
 
         Every poll of the loop reaches the callbacks as ``v2_runner_retry``, and the ``default``
-        stdout callback (and those built on it: AWX's ``awx_display`` calls it through ``super()``)
-        prints "FAILED - RETRYING: [host]: task (N retries left)" for each - about 720 lines an hour
-        that say nothing the package lines and the bar do not. A callback cannot veto another's
-        output, so this wraps the stdout callback's own ``v2_runner_retry`` (an instance attribute,
-        which ``send_callback`` finds with ``getattr``): results of this collection's status polls are
-        not passed on, every other retry is. Done once, at the start of the playbook.
+        stdout callback prints "FAILED - RETRYING: [host]: task (N retries left)" for each - about
+        720 lines an hour that say nothing the package lines and the bar do not. A callback cannot
+        veto another's output, so this wraps the stdout callback's own ``v2_runner_retry`` (an
+        instance attribute, which ``send_callback`` finds with ``getattr``). For a status poll the
+        wrapped method still runs, with the instance's ``_display`` muted for that one call: a
+        callback built on ``default`` keeps what else it does - AWX's ``awx_display`` still sends
+        its ``runner_retry`` job event with the poll's result (written with ``event_context``, not
+        through ``_display``), only without the line. Every other retry passes untouched. Done once,
+        at the start of the playbook (callbacks are sent events one at a time, under a lock).
         """
         if self.stdout_filtered is not None or not self.get_option('hide_poll_retries'):
             return
@@ -275,13 +303,35 @@ class CallbackModule(CallbackBase):
         is_poll = self.is_status_result
 
         def v2_runner_retry(result, *args, **kwargs):
-            if is_poll(result):
-                return None
-            return original(result, *args, **kwargs)
+            if not is_poll(result):
+                return original(result, *args, **kwargs)
+            shown = stdout.__dict__.get('_display')
+            stdout._display = MutedDisplay(shown if shown is not None else self._display)
+            try:
+                return original(result, *args, **kwargs)
+            finally:
+                if shown is None:
+                    del stdout._display
+                else:
+                    stdout._display = shown
 
         v2_runner_retry.wizard_original = original
         stdout.v2_runner_retry = v2_runner_retry
+        # The loop's last poll: its package lines before the stdout callback's "ok: [host]", not after.
+        for name in ('v2_runner_on_ok', 'v2_runner_on_failed'):
+            if callable(getattr(stdout, name, None)):
+                setattr(stdout, name, self._first(getattr(stdout, name)))
         self.stdout_filtered = stdout
+
+    def _first(self, original):
+        """``original`` (a stdout callback method), after this callback took a status result in it."""
+        def method(result, *args, **kwargs):
+            if self.is_status_result(result):
+                self._consume(result)
+                self._taken_early = _result_key(result)
+            return original(result, *args, **kwargs)
+        method.wizard_original = original
+        return method
 
     # -- recognising results ----------------------------------------------------------------------
     @staticmethod
@@ -348,11 +398,17 @@ class CallbackModule(CallbackBase):
     def v2_runner_retry(self, result):
         self._consume(result, polling=True)
 
-    def v2_runner_on_ok(self, result):
+    def _consume_last(self, result):
+        if self._taken_early is not None and self._taken_early == _result_key(result):
+            self._taken_early = None    # taken already, before the stdout callback showed it
+            return
         self._consume(result)
 
+    def v2_runner_on_ok(self, result):
+        self._consume_last(result)
+
     def v2_runner_on_failed(self, result, ignore_errors=False):
-        self._consume(result)
+        self._consume_last(result)
 
     def v2_runner_on_unreachable(self, result):
         self.polling.pop(result.host.get_name(), None)

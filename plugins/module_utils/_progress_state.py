@@ -312,14 +312,15 @@ class ProgressState(object):
         return flight
 
     def failures(self):
-        return [{
-            'package': r.name,
-            'version': r.version,
-            'hash': r.hash,
-            'log': r.log,
-            'message': r.message,
-            'excerpt': r.excerpt,
-        } for r in self.records() if r.state == 'failed']
+        """The failed packages; ``excerpt`` (the first error lines of the build log) when known."""
+        out = []
+        for r in self.records():
+            if r.state == 'failed':
+                item = {'package': r.name, 'version': r.version, 'hash': r.hash, 'log': r.log, 'message': r.message}
+                if r.excerpt is not None:
+                    item['excerpt'] = r.excerpt
+                out.append(item)
+        return out
 
     def elapsed(self, now):
         if self.finished and self.run_seconds is not None:
@@ -367,8 +368,8 @@ def eta_seconds(total, done, flight, cache_mean, source_mean, mix, parallel, kno
     - A package in ``flight`` (``in_flight`` items) needs its expected time less its ``elapsed``:
       ``known(package, version, origin)`` (the build-time history: its source build time, or its
       measured cache install time), else this run's mean for its origin (``cache_mean``,
-      ``source_mean``). One that ran past its expected time, or has no expected time, makes the
-      ETA unknown.
+      ``source_mean``); one whose origin is not known yet (fetching), as a package not started. One
+      that ran past its expected time, or has no expected time, makes the ETA unknown.
     - Each package not started yet costs the run's mean per package, weighted by the origins seen so
       far (``mix``: cache and source installs counted); unknown before any package was timed, or
       when an origin seen has no mean.
@@ -385,7 +386,7 @@ def eta_seconds(total, done, flight, cache_mean, source_mean, mix, parallel, kno
         expected = known(item.get('package'), item.get('version'), origin) if known is not None else None
         if expected is None:
             expected = {'cache': cache_mean, 'source': source_mean}.get(origin)
-        if expected is None:
+        if expected is None and origin not in ('cache', 'source'):
             expected = _unit(cache_mean, source_mean, mix)
         elapsed = item.get('elapsed') or 0.0
         if expected is None or elapsed > expected:

@@ -78,6 +78,9 @@ def main():
                 fields['origin'] = origin
                 fields['log'] = os.path.join(args.log_dir, '%s-build-out.txt' % name)
                 fields['message'] = 'Error: ProcessError: Command exited with status 2'
+                # The first error lines of the build log (markup included, to check the report escapes it)
+                fields['excerpt'] = ("tinybroken.c:3:1: error: expected ';' before '}' token <b>\n"
+                                     "    3 | }\n      | ^")
             if event == 'skipped':
                 fields['message'] = 'Skipping build of %s since tinybroken failed' % name
             writer.emit(event, **fields)
