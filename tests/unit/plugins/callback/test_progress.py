@@ -416,3 +416,191 @@ def test_packages_whose_end_was_not_seen_leave_the_live_state(make_callback):
     callback.v2_runner_retry(FakeResult('h', dict(base, events=[later], next_since=10, done=1, in_flight=[
         {'package': 'b', 'version': '1', 'state': 'building', 'origin': 'source', 'elapsed': 0.1}])))
     assert list(tracker.active) == ['b'] and tracker.done == 1 and tracker.missed == 8  # seq 0, 2..8
+
+
+# -- the stdout callback's poll retries, the deployment context, the interrupt message ----------------
+class NamedResult(FakeResult):
+    """A FakeResult with what the stdout callback reads of it too."""
+
+    def __init__(self, host, data, action='research.wizard.spack_install_status', name='wait'):
+        FakeResult.__init__(self, host, data, action)
+        self.task_name = name
+        self.task._uuid = 'uuid-%s' % name
+
+
+class FakeQueueManager(object):
+    """Sends events as TaskQueueManager.send_callback does: the stdout callback first, by getattr."""
+
+    def __init__(self, *plugins):
+        self._callback_plugins = list(plugins)
+
+    def send(self, name, *args):
+        for plugin in self._callback_plugins:
+            if name == 'v2_playbook_on_start' and plugin is self._callback_plugins[0]:
+                continue    # the default callback's reads the command line's arguments
+            method = getattr(plugin, name, None)
+            if method is not None:
+                method(*args)
+
+
+def default_stdout_callback():
+    """ansible-core's default stdout callback, its options at their defaults (no plugin loader here)."""
+    from ansible.plugins.callback.default import CallbackModule as DefaultCallback
+    from helpers.progress_replay import FakeDisplay
+    stdout = DefaultCallback()
+    stdout._display = FakeDisplay()
+    defaults = {'display_ok_hosts': True, 'display_skipped_hosts': True, 'display_failed_stderr': False,
+                'show_per_host_start': False, 'show_task_path_on_failure': False, 'result_format': 'json',
+                'pretty_results': None, 'callback_result_indentation': 4, 'check_mode_markers': False,
+                'show_custom_stats': False}
+    stdout.get_option = defaults.get
+    return stdout
+
+
+@pytest.fixture
+def stdout_and_progress(make_callback):
+    stdout = default_stdout_callback()
+    progress_cb = make_callback()
+    tqm = FakeQueueManager(stdout, progress_cb)
+    tqm.send('v2_playbook_on_start', type('Playbook', (), {'_file_name': '/x/deploy.yml'})())
+    return tqm, stdout, progress_cb
+
+
+def poll(data, attempts, **extra):
+    result = dict(data, attempts=attempts, retries=100, failed=False)
+    result.update(extra)
+    return result
+
+
+def test_poll_retries_muted_in_the_stdout_callback_only(stdout_and_progress, tmp_path):
+    tqm, stdout, progress_cb = stdout_and_progress
+    assert progress_cb.stdout_filtered is stdout
+    path = str(tmp_path / 'p.jsonl')
+    write_events(path, POLLS[0])
+    data = progress.status(path, now=T0 + 1)
+    tqm.send('v2_runner_retry', NamedResult('localhost', poll(data, 1)))
+    tqm.send('v2_runner_retry', NamedResult('localhost', dict(rc=1, attempts=1, retries=3, failed=True),
+                                            action='ansible.builtin.command', name='other'))
+    assert stdout._display.lines == ['FAILED - RETRYING: [localhost]: other (2 retries left).']
+    assert progress_cb._display.lines[:2] == PLAIN_EXPECTED[:2]
+    # the stdout callback got its own display back
+    assert 'FakeDisplay' in type(stdout._display).__name__
+
+
+def test_poll_retries_shown_when_asked(make_callback):
+    stdout = default_stdout_callback()
+    progress_cb = make_callback(hide_poll_retries=False)
+    FakeQueueManager(stdout, progress_cb).send('v2_playbook_on_start', None)
+    assert progress_cb.stdout_filtered is None and 'v2_runner_retry' not in stdout.__dict__
+
+
+def test_no_queue_manager_no_filter(make_callback):
+    progress_cb = make_callback()
+    progress_cb.v2_playbook_on_start(None)
+    assert progress_cb.stdout_filtered is None
+
+
+class OkLineStdout(object):
+    """A stdout callback that prints what default prints for an ok result (the real one needs a whole
+    task): enough to see the order of the lines."""
+
+    CALLBACK_TYPE = 'stdout'
+
+    def __init__(self, display):
+        self._display = display
+
+    def v2_runner_retry(self, result):
+        self._display.display('FAILED - RETRYING: [%s]' % result.host.get_name())
+
+    def v2_runner_on_ok(self, result):
+        self._display.display('ok: [%s]' % result.host.get_name())
+
+
+def test_last_poll_lines_before_the_stdout_ok_line(make_callback, tmp_path):
+    progress_cb = make_callback()
+    stdout = OkLineStdout(progress_cb._display)     # one screen
+    tqm = FakeQueueManager(stdout, progress_cb)
+    tqm.send('v2_playbook_on_start', None)
+    assert progress_cb.stdout_filtered is stdout
+    path = str(tmp_path / 'p.jsonl')
+    write_events(path, [event for batch in POLLS for event in batch])
+    data = progress.status(path, now=T0 + 30)
+    tqm.send('v2_runner_on_ok', NamedResult('localhost', dict(data, failed=False, changed=False)))
+    lines = stdout._display.lines
+    assert lines[:len(PLAIN_EXPECTED)] == PLAIN_EXPECTED
+    assert lines[len(PLAIN_EXPECTED)] == 'ok: [localhost]' and len(lines) == len(PLAIN_EXPECTED) + 1
+
+
+def write_events(path, events):
+    with open(path, 'w') as handle:
+        for seq, event in enumerate(events):
+            handle.write(json.dumps(dict(event, seq=seq)) + '\n')
+
+
+def test_deployment_context_from_results(make_callback, tmp_path):
+    callback = make_callback(mode='live', reports=False, summary=False)
+    callback.v2_runner_on_ok(FakeResult('localhost', {'pack': {'name': 'selftest', 'spack_target': 'x86_64_v3'}},
+                                        action='research.wizard.domain_pack_info'))
+    callback.v2_runner_on_ok(FakeResult('localhost', {'spack_version': '1.1.1', 'changed': False},
+                                        action='research.wizard.spack_env'))
+    assert callback.runs.contexts['localhost'] == dict(domain='selftest', target='x86_64_v3', spack_version='1.1.1')
+    callback.v2_runner_on_ok(FakeResult('localhost', {'ansible_facts': {'domain_pack_summary': {
+        'domain': 'selftest', 'install_tree': '/store', 'spack_version': '1.1.1', 'counts': {}}}},
+        action='ansible.builtin.set_fact'))
+    assert callback.runs.contexts['localhost']['install_tree'] == '/store'
+    replay(callback, tmp_path, POLLS[:2])
+    bars = [chunk for chunk in callback._display.chunks if '\x1b[2K' in chunk]
+    assert '\x1b[2Kpack selftest, Spack 1.1.1, target x86_64_v3, install tree /store' in bars[-1]
+    assert callback._display.lines[0].startswith(PLAIN_EXPECTED[0] + ', pack selftest, Spack 1.1.1')
+
+
+def test_interrupt_message_while_polling(make_callback, tmp_path):
+    callback = make_callback()
+    path = str(tmp_path / 'p.jsonl')
+    write_events(path, POLLS[0])
+    data = progress.status(path, now=T0 + 1)
+    callback.runs.note_context('localhost', {'domain': 'selftest'})
+    callback.v2_runner_retry(FakeResult('localhost', poll(data, 1, run_id='r1',
+                                                          invocation={'module_args': {'jid': 'j1.2'}})))
+    assert callback.polling['localhost']['jid'] == 'j1.2'
+    callback.on_exit()
+    lines = callback._display.lines[-5:]
+    assert lines[0] == 'research.wizard.progress: interrupted, but the install goes on in the background on localhost:'
+    assert lines[1] == '  localhost: job id j1.2, pid 321, env /envs/demo, run r1, progress file %s' % path
+    assert lines[3].strip() == 'or ansible-playbook playbooks/status.yml -e domain=selftest'
+    assert lines[4].strip() == 'stop it:   rerun the deploy with -e deploy_cancel=true'
+
+
+def test_no_interrupt_message_after_the_loop_or_the_stats(make_callback, tmp_path):
+    callback = make_callback(summary=False, reports=False)
+    path = str(tmp_path / 'p.jsonl')
+    write_events(path, POLLS[0])
+    data = progress.status(path, now=T0 + 1)
+    callback.v2_runner_retry(FakeResult('localhost', poll(data, 1)))
+    callback.v2_runner_on_failed(FakeResult('localhost', dict(data, failed=True)))
+    assert callback.polling == {}
+    callback.v2_runner_retry(FakeResult('localhost', poll(data, 1)))
+    callback.v2_playbook_on_stats(None)
+    before = list(callback._display.lines)
+    callback.on_exit()
+    assert callback._display.lines == before
+
+
+def test_failure_excerpt_in_summary_and_html(make_callback, tmp_path):
+    polls = [list(batch) for batch in POLLS]
+    polls[3] = [dict(e, excerpt="t.c:3: error: expected ';' <script>\n  3 | }") if e.get('event') == 'failed' else e
+                for e in polls[3]]
+    callback = make_callback()
+    replay(callback, tmp_path, polls)
+    callback.v2_playbook_on_stats(None)
+    lines = callback._display.lines
+    failed = [i for i, line in enumerate(lines) if 'FAILED after' in line][0]
+    assert lines[failed + 1:failed + 3] == ["localhost |     | t.c:3: error: expected ';' <script>",
+                                            'localhost |     |   3 | }']
+    summary = lines.index('failed packages:')
+    assert lines[summary + 2:summary + 4] == ["      | t.c:3: error: expected ';' <script>", '      |   3 | }']
+    (html_path,) = glob.glob(str(tmp_path / 'reports' / 'install-report-*.html'))
+    with open(html_path) as handle:
+        page = handle.read()
+    assert '<pre class="excerpt">t.c:3: error: expected &#39;;&#39; &lt;script&gt;\n  3 | }</pre>' in page
+    assert '<script>' not in page
