@@ -357,19 +357,24 @@ def _wait_stopped(run_dir, files, run, pgids, bound, clock, sleep):
             # Spack started after the first look (the install was waiting for the lock): stop it too.
             pgids.append(meta['pgid'])
             _signal(meta['pgid'], signal.SIGTERM, group=True)
+            _signal(meta['pgid'], signal.SIGCONT, group=True)
         sleep(0.2)
 
 
 def cancel(run_dir, run, by=None, timeout=60.0, kill_after=10.0, clock=time.time, sleep=time.sleep):
-    """Stop an active run cleanly: mark it, SIGTERM its Spack's process group (or the install process
-    before Spack started), wait for the lock to be let go; SIGKILL both after ``timeout`` s.
+    """Stop an active run cleanly: mark it, SIGTERM (and SIGCONT) its Spack's process group (or the
+    install process before Spack started), wait for the lock to be let go; SIGKILL both after
+    ``timeout`` s.
 
     Returns ``(stopped, how)``: how is ``term`` or ``kill``.
     """
     files = RunFiles(run_dir, run['run_id'])
     write_json(files.cancel, dict(by or {}, ts=round(clock(), 3)))
     pgids = [run['pgid']] if run.get('pgid') else []
-    if not (pgids and _signal(pgids[0], signal.SIGTERM, group=True)):
+    if pgids and _signal(pgids[0], signal.SIGTERM, group=True):
+        # A stopped Spack (Ctrl-Z, a debugger) only acts on SIGTERM once it runs again.
+        _signal(pgids[0], signal.SIGCONT, group=True)
+    else:
         _signal(run.get('pid'), signal.SIGTERM)
     if _wait_stopped(run_dir, files, run, pgids, timeout, clock, sleep):
         return True, 'term'

@@ -5,6 +5,7 @@
 tarball of the real Spack (1.1.1; the cache round trip also on 0.23), the selftest pack built, pushed to a cache (local folder, then S3 on
 moto), installed again into fresh install roots from the cache only, an install killed midway and
 resumed, and a teardown that leaves no environment."""
+import glob
 import json
 import os
 import signal
@@ -50,6 +51,11 @@ def deploy(site, **extra):
         return proc, json.load(f)
 
 
+def run_files(site):
+    """The progress files of the env's install runs, oldest first (one per run: docs/progress-events.md)."""
+    return sorted(glob.glob(os.path.join(site['base'], 'data', 'runs', 'selftest', '*.jsonl')))
+
+
 def non_external(summary):
     return [p for p in summary['packages'] if p['origin'] != 'external']
 
@@ -64,7 +70,7 @@ def test_local_cache_round_trip(site):
     assert first['counts']['source'] == built and first['pushed'] == built, (first, dag(site))
     # The progress callback showed each package, in the order Spack installed them, and its summary
     # table has the counts spack_install returned.
-    with open(os.path.join(site['base'], 'data', 'progress', 'selftest.jsonl')) as f:
+    with open(run_files(site)[-1]) as f:
         installed = [e['package'] for e in map(json.loads, f) if e['event'] == 'installed' and e['origin'] == 'source']
     shown = [line.split('] ', 1)[1].split('@')[0] for line in proc.stdout.splitlines()
              if line.startswith('localhost | [') and 'built from source' in line]
@@ -103,9 +109,11 @@ def test_local_cache_round_trip(site):
 
 
 def test_killed_install_resumes(site):
+    """The install killed outright midway (module, Spack and its builds, playbook: no end written), then
+    a rerun: it adopts the dead run, so what that run built counts once, as built, and is pushed."""
     store = os.path.join(site['base'], 'store-kill')
     extra = dict(spack_install_tree=store, domain_pack_use_buildcache='never')
-    progress = os.path.join(site['base'], 'data', 'progress', 'selftest.jsonl')
+    before = run_files(site)
     cmd_vars = json.dumps(dict(site['vars'], **extra))
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'))
     env.pop('SPACK_DISABLE_LOCAL_CONFIG', None)
@@ -114,27 +122,31 @@ def test_killed_install_resumes(site):
                             start_new_session=True)
     # Wait until the first package has been built, then kill the install (module and Spack) midway.
     deadline = time.time() + 600
-    pid = None
+    meta = None
     while time.time() < deadline:
         events = []
-        if os.path.exists(progress):
+        for progress in set(run_files(site)) - set(before):
             with open(progress) as f:
                 events = [json.loads(l) for l in f if l.endswith('\n')]
-        if any(e['event'] == 'installed' and e.get('origin') == 'source' for e in events):
-            pid = events[0]['pid']
+            if any(e['event'] == 'installed' and e.get('origin') == 'source' for e in events):
+                with open(progress[:-len('.jsonl')] + '.json') as f:
+                    meta = json.load(f)
+                break
+        if meta:
             break
         time.sleep(0.2)
-    assert pid, 'the install never got going'
-    subprocess.run(['pkill', '-KILL', '-P', str(pid)], check=False)
-    os.kill(pid, signal.SIGKILL)
+    assert meta, 'the install never got going'
+    os.killpg(meta['pgid'], signal.SIGKILL)  # Spack has a session of its own: it and its builds
+    os.kill(meta['pid'], signal.SIGKILL)
     os.killpg(play.pid, signal.SIGKILL)
     play.wait()
     done_before = [e for e in events if e['event'] == 'installed' and e.get('origin') == 'source']
 
     proc, resumed = deploy(site, **extra)
-    assert resumed['rc'] == 0
-    assert resumed['counts']['already'] >= len(done_before) >= 1
-    assert resumed['counts']['already'] + resumed['counts']['source'] == dag(site)['built'], resumed['counts']
+    assert resumed['rc'] == 0 and len(done_before) >= 1
+    assert [a['run_id'] for a in resumed['adopted']] == [meta['run_id']], resumed['adopted']
+    assert resumed['counts']['source'] == dag(site)['built'] and resumed['counts']['already'] == 0, resumed['counts']
+    assert resumed['pushed'] == dag(site)['built']
 
 
 def test_status_and_teardown(site):
