@@ -452,6 +452,7 @@ def reachable(spack, url, entry, timeout=PROBE_TIMEOUT):
     - s3://: the endpoint answers an unsigned HEAD of the bucket (404: no such bucket), then Spack lists
       the cache with only this mirror configured (credentials, from the environment on Spack 1.x);
     - oci://: the registry answers at /v2/.
+    A Spack 1.x entry naming credential variables that are not set is unreachable whatever its scheme.
     """
     path = file_url_path(url)
     if path is not None:
@@ -459,6 +460,10 @@ def reachable(spack, url, entry, timeout=PROBE_TIMEOUT):
             return True, ''
         return False, 'no readable directory %s on this host' % path
     environ = spack.environ
+    # Spack 1.x lists a cache whose credential variables are unset as if it were empty (exit 0): say why.
+    unset = sorted(var for var in stored_variables(entry).values() if var not in environ and var not in os.environ)
+    if unset:
+        return False, 'credential variable %s not set (give it in spack_secret_env)' % ', '.join(unset)
     scheme = url.split('://', 1)[0].lower()
     norm = normalize(entry) or {}
     if scheme in ('http', 'https'):
