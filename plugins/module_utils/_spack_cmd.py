@@ -131,6 +131,7 @@ COMMANDS = dict(
     find=(('find',), ('json', 'format', 'specs')),
     spec=(('spec',), ('install_status', 'long', 'specs')),
     add=(('add',), ('specs',)),
+    uninstall=(('uninstall',), ('assume_yes', 'specs')),
     concretize=(('concretize',), ('force',)),
     env_create=(('env', 'create'), ('name', 'manifest')),
     env_remove=(('env', 'remove', '-y'), ('name',)),
