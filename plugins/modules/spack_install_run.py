@@ -200,8 +200,8 @@ def _claim(module, p):
     adopted_results = [run_result(RunFiles(p['run_dir'], r), by_id.get(r)) for r in adopted]
     install = merge(own_result, adopted_results)
     if own and own.run_id in by_id and not own_claimed:
-        install['msg'] = '; '.join(x for x in ('run %s was claimed by another deploy first' % own.run_id,
-                                                install['msg']) if x)
+        notes = ['run %s was claimed by another deploy first' % own.run_id, install['msg']]
+        install['msg'] = '; '.join(x for x in notes if x)
     pruned = [] if module.check_mode else prune(p['run_dir'], p['keep'], active_ids=claimed)
     result = dict(changed=bool(claimed), claimed=claimed, adopted=adopted, install=install, pruned=pruned,
                   left_to_owner=waiting if p['adopt'] else [],
