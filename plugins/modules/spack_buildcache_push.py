@@ -15,9 +15,9 @@ description:
   - Pushes with C(spack buildcache push). Only what the cache lacks is pushed (unless O(force=true));
     C(changed) reports whether anything was.
   - In check mode, lists the environment's installed specs the cache lacks (RV(missing)) without pushing.
-  - With O(specs) and O(env) (or O(env_path)) together, pushes only those specs of the environment: the
-    research.wizard.domain_pack role pushes exactly what a run built from source, by hash (V(/abcdefg)), also
-    when other packages of the environment failed and are not installed (a push of the whole environment
+  - With O(specs) and O(env) (or O(env_path)) together, pushes only those specs of the environment. The
+    research.wizard.domain_pack role pushes exactly what a run built from source that way, by hash (V(/abcdefg)),
+    also when other packages of the environment failed and are not installed (a push of the whole environment
     would stop at them).
 extends_documentation_fragment:
   - research.wizard.spack
