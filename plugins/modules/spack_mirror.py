@@ -119,7 +119,7 @@ options:
       - V(file://) - a readable directory on the host.
       - V(http://), V(https://) - the server answers; a binary-only mirror must serve its build cache index
         (C(v3/manifests/index/index.manifest.json) or C(build_cache/index.json)). Spack's own C(buildcache list)
-        cannot tell: it exits 0 and says nothing for an https mirror it cannot reach.
+        cannot tell, it exits 0 and says nothing for an https mirror it cannot reach.
       - V(s3://) - the endpoint answers an unsigned C(HEAD) of the bucket (no credentials leave the host; a
         404 means there is no such bucket), then C(spack buildcache list) with only this mirror configured
         checks what Spack makes of it with its credentials. Spack fails every concretization while an S3

@@ -15,7 +15,7 @@ description:
   - Returns the configured mirrors (C(spack config get mirrors)), merged over every scope or of one O(scope),
     with their URLs, types, signing and connection settings, credentials masked.
   - With O(probe=true), also whether each one can be read (the probe of M(research.wizard.spack_mirror)
-    with O(research.wizard.spack_mirror#module:verify=true): one per scheme, with a bounded timeout).
+    with O(research.wizard.spack_mirror#module:verify=true), one per scheme, with a bounded timeout).
   - For Spack 1.x entries, the names of the environment variables their credentials are read from
     (RV(mirrors.secret_env_names)), so a play can build O(spack_secret_env) for the modules that use them.
 extends_documentation_fragment:
