@@ -20,7 +20,8 @@ from helpers.spack_dag import read_lock
 from helpers.spack_sandbox import deploy_vars, make_spack_tarball
 
 ENV = {'SPACK_DISABLE_LOCAL_CONFIG': None, 'WIZARD_PROGRESS_REPORTS': 'false'}
-PLAN_LINE = re.compile(r'^\s*"  (\S+)@(\S+) /(\w{7})  (cache|source|cache or source \(unknown\))  (.*?)",?$')
+PLAN_LINE = re.compile(r'^\s*"  (?P<name>\S+)@(?P<version>\S+) /(?P<hash>\w{7})  '
+                       r'(?P<where>cache|source|cache or source \(unknown\))  (?P<estimate>.*?)",?$')
 
 
 @pytest.fixture(scope='module')
@@ -51,7 +52,8 @@ def snapshot(*roots):
 
 
 def plan_rows(stdout):
-    return [m.groups() for m in map(PLAN_LINE.match, stdout.splitlines()) if m]
+    """The package lines of the printed plan, as dicts (name, version, hash, where, estimate)."""
+    return [m.groupdict() for m in map(PLAN_LINE.match, stdout.splitlines()) if m]
 
 
 def scratch_dirs():
@@ -77,8 +79,8 @@ def test_check_on_a_fresh_root_then_deploy(site):
     assert host_state(site) == before and scratch_dirs() == scratch, 'check mode wrote to the host'
     assert 'Spack 1.1.1 would be installed from the local tarball %s' % site['vars']['spack_local_source'] in proc.stdout
     rows = plan_rows(proc.stdout)
-    assert rows and all(where == 'source' for _, _, _, where, _ in rows), proc.stdout
-    estimates = dict((name, est) for name, _, _, _, est in rows)
+    assert rows and all(r['where'] == 'source' for r in rows), proc.stdout
+    estimates = dict((r['name'], r['estimate']) for r in rows)
     assert estimates.pop('libtiny') == '42 s' and set(estimates.values()) == {'unknown'}, estimates
     assert re.search(r'Packages: %d missing in \S+, 0 from cache, %d from source; builds estimated 42 s \+ %d unknown'
                      % (len(rows), len(rows), len(rows) - 1), proc.stdout), proc.stdout
@@ -86,7 +88,7 @@ def test_check_on_a_fresh_root_then_deploy(site):
     # The deploy builds exactly what the plan listed, hash for hash.
     proc = run_playbook('playbooks/deploy.yml', site['vars'], env=site['env'])
     assert proc.returncode == 0, explain(proc)
-    assert dict((h, name) for name, _, h, _, _ in rows) == lock_nodes(site), proc.stdout
+    assert dict((r['hash'], r['name']) for r in rows) == lock_nodes(site), proc.stdout
 
 
 @pytest.mark.parametrize('case', ['unknown domain', 'broken site pack', 'bad role input'])
@@ -119,6 +121,6 @@ def test_check_on_a_fresh_install_tree(site):
     rows = plan_rows(proc.stdout)
     # Every node of the environment is missing in the new tree (not only those the current tree lacks),
     # and the cache the deploy filled has each one.
-    assert dict((h, name) for name, _, h, _, _ in rows) == lock_nodes(site), proc.stdout
-    assert all(where == 'cache' for _, _, _, where, _ in rows), proc.stdout
+    assert dict((r['hash'], r['name']) for r in rows) == lock_nodes(site), proc.stdout
+    assert all(r['where'] == 'cache' for r in rows), proc.stdout
     assert 'Packages: %d missing in %s, %d from cache, 0 from source' % (len(rows), tree, len(rows)) in proc.stdout
