@@ -32,21 +32,32 @@ def snapshot(base):
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory, spack):
-    """A site whose Spack, venv (a copy of the tests' one: teardown removes it), data dir, cache and
-    login snippet all live under its base, so a snapshot of base shows anything left behind."""
+    """A site whose Spack, venv, data dir, cache and login snippet all live under its base, so a
+    snapshot of base shows anything left behind. Its Spack and venv are copies of the tests' own
+    (teardown removes them), with the spack role's record of what it set up there, so the deploy skips
+    the clone, compiler and external detection and pip, as a re-deploy on a site would."""
     base = str(tmp_path_factory.mktemp('use-site'))
     os.makedirs(os.path.join(base, 'profile.d'))
     site_vars = deploy_vars(base, spack)
-    shutil.copytree(os.path.dirname(os.path.dirname(spack['python'])), os.path.join(base, 'venv'), symlinks=True)
-    # The builtin repository's indexes (the same repository as the tests' Spack): building them again
-    # would cost minutes.
-    if os.path.isdir(spack.get('user_cache', '')):
-        shutil.copytree(spack['user_cache'], os.path.join(base, 'user-cache'), symlinks=True)
     before = snapshot(base)
-    site_vars.update(spack_venv=os.path.join(base, 'venv'),
+    venv = os.path.join(base, 'venv')
+    shutil.copytree(os.path.dirname(os.path.dirname(spack['python'])), venv, symlinks=True)
+    shutil.copytree(spack['root'], site_vars['spack_root'], symlinks=True)
+    state_file = os.path.join(site_vars['spack_root'], 'etc', 'spack', 'research-wizard-state.json')
+    with open(state_file) as f:
+        state = json.load(f)
+    state['venv']['path'] = venv
+    with open(state_file, 'w') as f:
+        json.dump(state, f)
+    # The builtin repository's indexes (the same repository as the tests' Spack), for the deploys and
+    # for the login shells' `spack load`: building them again costs minutes.
+    home = str(tmp_path_factory.mktemp('login-home'))
+    for cache in (os.path.join(base, 'user-cache'), os.path.join(home, '.spack')):
+        if os.path.isdir(spack.get('user_cache', '')):
+            shutil.copytree(spack['user_cache'], cache, symlinks=True)
+    site_vars.update(spack_source='existing', spack_venv=venv,
                      spack_profile_script=os.path.join(base, 'profile.d', 'spack.sh'))
-    return {'base': base, 'vars': site_vars, 'before': before,
-            'home': str(tmp_path_factory.mktemp('login-home'))}
+    return {'base': base, 'vars': site_vars, 'before': before, 'home': home}
 
 
 def deploy(site, env='selftest', **extra):
