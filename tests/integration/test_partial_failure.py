@@ -7,7 +7,6 @@ error line from its build log, yet pushes every package it built from source; a 
 into a fresh install tree then takes all of those from the cache and builds none of them."""
 import json
 import os
-import shutil
 
 import pytest
 import yaml
@@ -36,9 +35,6 @@ def site(tmp_path_factory, spack):
         yaml.safe_dump(pack, f)
     # repos/source_mirrors are relative to the parent of domains/: the checkout's tests/testrepo.
     os.symlink(os.path.join(ROOT, 'tests'), os.path.join(base, 'tests'))
-    # The repository indexes of the tests' Spack: the role's detection would build them again (~2 min).
-    if os.path.isdir(spack.get('user_cache', '')):
-        shutil.copytree(spack['user_cache'], os.path.join(base, 'user-cache'), symlinks=True)
     site_vars = dict(deploy_vars(base, spack, domain=PACK), domain_pack_domains_dir=domains)
     return {'base': base, 'vars': site_vars, 'cache': site_vars['binary_cache_local_path']}
 

@@ -53,7 +53,7 @@ def site(tmp_path_factory, spack):
     # for the login shells' `spack load`: building them again costs minutes.
     home = str(tmp_path_factory.mktemp('login-home'))
     for cache in (os.path.join(base, 'user-cache'), os.path.join(home, '.spack')):
-        if os.path.isdir(spack.get('user_cache', '')):
+        if os.path.isdir(spack.get('user_cache', '')) and not os.path.exists(cache):
             shutil.copytree(spack['user_cache'], cache, symlinks=True)
     site_vars.update(spack_source='existing', spack_venv=venv,
                      spack_profile_script=os.path.join(base, 'profile.d', 'spack.sh'))
