@@ -24,6 +24,7 @@ __metaclass__ = type
 
 import errno
 import fcntl
+import glob
 import json
 import os
 import pwd
@@ -261,17 +262,62 @@ def _key(package):
     return (package.get('package'), (package.get('hash') or '')[:7])
 
 
-def merge(own, adopted):
+PADDED = re.compile(r'\[padded-to-\d+-chars\]')
+
+
+def real_prefix(shown):
+    """The directory of a prefix as Spack prints it: with path padding (config:install_tree:padded_length)
+    it shows the placeholder directories as one "[padded-to-N-chars]" component."""
+    parts = PADDED.split(shown, 1)
+    if len(parts) == 1:
+        return shown
+    head, tail = parts[0].rstrip('/'), parts[1].strip('/')
+    if not head or not tail:
+        return None
+    found = [p for p in glob.glob(glob.escape(head) + '/**/' + glob.escape(tail), recursive=True) if os.path.isdir(p)]
+    return found[0] if len(found) == 1 else None
+
+
+def install_record(prefix):
+    """(seconds since the epoch, from a binary cache?) of the install at PREFIX (as Spack prints it),
+    from the metadata Spack writes there, or None."""
+    prefix = real_prefix(prefix)
+    if not prefix:
+        return None
+    meta = os.path.join(prefix, '.spack')
+    try:
+        when = os.stat(meta).st_mtime
+    except OSError:
+        return None
+    return when, os.path.exists(os.path.join(meta, 'binary_distribution'))
+
+
+def _installed_by_adopted(package, adopted, until, record):
+    """The adopted run that installed PACKAGE, which a later run found ``already`` installed although
+    that run recorded no end for it (killed between Spack's install and the progress line): its
+    prefix was written while that run held the environment's lock. (run, origin) or (None, None)."""
+    found = record(package['prefix']) if package.get('prefix') else None
+    if not found:
+        return None, None
+    when, from_cache = found
+    for run in reversed(adopted):
+        if run.get('started') and run['started'] <= when <= (until or when):
+            return run, 'cache' if from_cache else 'source'
+    return None, None
+
+
+def merge(own, adopted, record=install_record):
     """One deploy's results from its own run and the runs it adopted (oldest first).
 
     A package keeps its latest state, except that a package an adopted run installed (from the
     cache or built) and a later run found ``already`` installed counts as the adopted run's: it was
-    installed for this deploy, and is counted (and pushed) once.
+    installed for this deploy, and is counted (and pushed) once. That holds too when the adopted run
+    died before it could record the install (RECORD tells when Spack installed a prefix).
     """
     merged = {}
     order = []
     runs = list(adopted) + ([own] if own else [])
-    for run in runs:
+    for position, run in enumerate(runs):
         for package in run['packages']:
             key = _key(package)
             previous = merged.get(key)
@@ -282,6 +328,11 @@ def merge(own, adopted):
                 continue
             elif package.get('state') not in ('installed', 'failed', 'skipped') and previous.get('state') == 'installed':
                 continue
+            if package.get('state') == 'installed' and package.get('origin') == 'already' and position > 0:
+                by, origin = _installed_by_adopted(package, runs[:position], run.get('started'), record)
+                if by is not None:
+                    merged[key] = dict(package, origin=origin, run_id=by['run_id'], recorded=False)
+                    continue
             merged[key] = dict(package, run_id=run['run_id'])
     packages = [merged[k] for k in order]
     counts = dict((k, 0) for k in COUNT_KEYS)

@@ -43,7 +43,7 @@ class PackageRecord(object):
     """What is known about one package of the current run."""
 
     __slots__ = ('name', 'version', 'hash', 'origin', 'state', 'first_ts', 'active_ts', 'end_ts',
-                 'seconds', 'index', 'log', 'message', 'excerpt')
+                 'seconds', 'index', 'log', 'message', 'excerpt', 'prefix')
 
     def __init__(self, name):
         self.name = name
@@ -59,6 +59,7 @@ class PackageRecord(object):
         self.log = None
         self.message = None
         self.excerpt = None     # the first error lines of the build log, on a failure
+        self.prefix = None      # where an already installed package is (who installed it: _install_runs)
 
     @property
     def label(self):
@@ -66,7 +67,7 @@ class PackageRecord(object):
 
     def apply(self, kind, event, ts):
         """Apply one of this package's events (``kind`` is its ``event``, ``ts`` its time)."""
-        for attr in ('version', 'log', 'message', 'excerpt'):
+        for attr in ('version', 'log', 'message', 'excerpt', 'prefix'):
             value = event.get(attr)
             if value is not None:
                 setattr(self, attr, value)
@@ -129,6 +130,8 @@ class PackageRecord(object):
         }
         if self.excerpt is not None:
             item['excerpt'] = self.excerpt
+        if self.prefix is not None:
+            item['prefix'] = self.prefix
         return item
 
 

@@ -31,6 +31,20 @@ def run_playbook(playbook, extra_vars=None, env=None, check=False, diff=False, t
     return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def start_playbook(playbook, extra_vars, log, env=None):
+    """ansible-playbook PLAYBOOK in the background, output to the file LOG, in a process group of its
+    own (what a terminal's Ctrl-C signals); returns the Popen."""
+    full_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+                    ANSIBLE_FORCE_COLOR='0', PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
+    full_env.update(env or {})
+    for key, value in list(full_env.items()):
+        if value is None:
+            del full_env[key]
+    with open(log, 'w') as out:
+        return subprocess.Popen([os.path.join(BIN, 'ansible-playbook'), playbook, '-e', json.dumps(extra_vars)],
+                                cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
 def recap(stdout):
     """{'host': {'ok': n, 'changed': n, 'failed': n, ...}} from the PLAY RECAP."""
     out = {}

@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from helpers.ansible import ROOT, explain, recap, run_playbook
-from helpers.spack_dag import counts
+from helpers.install_runs import ENV, assert_two_deploys_install_once, dag, run_files
 from helpers.spack_sandbox import deploy_vars, make_spack_tarball
 from helpers.spacks import spack_or_skip
 
@@ -36,24 +36,11 @@ def site(tmp_path_factory, spack):
     return make_site(tmp_path_factory, spack)
 
 
-def dag(site):
-    """Counts of the deployed environment's concretized DAG (1.x has more nodes than 0.23)."""
-    return counts(os.path.join(site['vars']['spack_root'], 'var', 'spack', 'environments', 'selftest'))
-
-
-ENV = {'SPACK_DISABLE_LOCAL_CONFIG': None, 'WIZARD_PROGRESS_REPORTS': 'false'}
-
-
 def deploy(site, **extra):
     proc = run_playbook('playbooks/deploy.yml', dict(site['vars'], **extra), env=ENV)
     assert proc.returncode == 0, explain(proc)
     with open(os.path.join(site['base'], 'data', 'deployments', 'selftest.json')) as f:
         return proc, json.load(f)
-
-
-def run_files(site):
-    """The progress files of the env's install runs, oldest first (one per run: docs/progress-events.md)."""
-    return sorted(glob.glob(os.path.join(site['base'], 'data', 'runs', 'selftest', '*.jsonl')))
 
 
 def non_external(summary):
@@ -206,3 +193,10 @@ def test_compat_cache_round_trip(compat_site):
                           domain_pack_use_buildcache='only')
     assert second['counts']['source'] == 0 and second['counts']['cache'] == runtime, second
     assert all(p['origin'] == 'cache' for p in non_external(second)), second['packages']
+
+
+def test_compat_two_deploys_at_once(compat_site, tmp_path):
+    """The compatibility Spack (0.23): the per-environment lock holds there too."""
+    if not glob.glob(os.path.join(compat_site['vars']['binary_cache_local_path'], '*')):
+        pytest.skip('needs the cache test_compat_cache_round_trip fills (run the whole file)')
+    assert_two_deploys_install_once(compat_site, tmp_path, os.path.join(compat_site['base'], 'store-two'))

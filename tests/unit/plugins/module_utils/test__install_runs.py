@@ -21,16 +21,19 @@ CASES = load_cases(__file__)
 def _run(spec):
     if spec is None:
         return None
-    packages = [dict(package=n, version='1', hash=h, state=s, origin=o, seconds=1.0, log=None, message=None)
-                for n, h, s, o in spec['packages']]
+    packages = [dict(package=p[0], version='1', hash=p[1], state=p[2], origin=p[3], seconds=1.0, log=None, message=None,
+                     **({'prefix': p[4]} if len(p) > 4 else {}))
+                for p in spec['packages']]
     return dict(run_id=spec['run_id'], state=spec.get('state', 'finished'), cancelled=spec.get('cancelled', False),
-                rc=spec['rc'], died=spec.get('state') == 'died', elapsed=2.0, started=0.0,
+                rc=spec['rc'], died=spec.get('state') == 'died', elapsed=2.0, started=spec.get('started', 0.0),
                 progress_file='/r/%s.jsonl' % spec['run_id'], packages=packages)
 
 
 @pytest.mark.parametrize('case', CASES, ids=[c['name'] for c in CASES])
 def test_merge(case):
-    got = runs.merge(_run(case['own']), [_run(a) for a in case['adopted']])
+    # When Spack wrote each prefix, and whether from a cache: [seconds, from_cache] per prefix.
+    installed_at = dict((k, tuple(v)) for k, v in (case.get('installed_at') or {}).items())
+    got = runs.merge(_run(case['own']), [_run(a) for a in case['adopted']], record=installed_at.get)
     assert got['counts'] == case['counts']
     assert got['rc'] == case['rc']
     assert got['source'] == case['counts']['source'] and got['failed_count'] == case['counts']['failed']
@@ -63,6 +66,23 @@ def hold(tmp_path, run_dir, run_id, seconds=30):
                             universal_newlines=True)
     assert proc.stdout.readline().strip() == 'locked'
     return proc
+
+
+def test_install_record_reads_what_spack_wrote(tmp_path):
+    assert runs.install_record(str(tmp_path / 'nothing')) is None
+    os.makedirs(str(tmp_path / 'built' / '.spack'))
+    os.makedirs(str(tmp_path / 'cached' / '.spack'))
+    (tmp_path / 'cached' / '.spack' / 'binary_distribution').write_text('')
+    when, from_cache = runs.install_record(str(tmp_path / 'built'))
+    assert abs(when - time.time()) < 60 and from_cache is False
+    assert runs.install_record(str(tmp_path / 'cached'))[1] is True
+    # A padded install tree, as Spack prints its prefixes.
+    padded = tmp_path / 'store' / '__spack_path_placeholder__' / '__spack_path_place' / 'linux-x86_64_v3' / 'libtiny-1.0-abc'
+    os.makedirs(str(padded / '.spack'))
+    shown = str(tmp_path / 'store') + '/[padded-to-128-chars]/linux-x86_64_v3/libtiny-1.0-abc'
+    assert runs.real_prefix(shown) == str(padded)
+    assert runs.install_record(shown)[1] is False
+    assert runs.real_prefix(str(tmp_path / 'store') + '/[padded-to-128-chars]/linux-x86_64_v3/gone-1.0-x') is None
 
 
 def test_lock_holder_listed_and_lock_wait_false_refused(tmp_path):
