@@ -124,7 +124,9 @@ left_to_owner:
 install:
   description:
     - The merged results of the claimed runs (and of O(run_id)). A package an adopted run installed and
-      a later run found already installed counts once, with the adopted run's origin.
+      a later run found already installed counts once, with the adopted run's origin. So does one an adopted
+      run that died installed without recording it (its prefix was written while that run held the lock;
+      such a package has C(recorded=false)).
     - Keys as in the final result of M(research.wizard.spack_install_status) - C(rc) (of the newest run),
       C(died), C(elapsed) (the runs' total), C(counts), C(cache), C(source), C(already), C(external),
       C(failed_count), C(skipped_count), C(packages) (each with its C(run_id)), C(failures), C(msg) (what

@@ -426,6 +426,11 @@ packages:
     message:
       description: Spack's error line, for a failed or skipped package.
       type: str
+    prefix:
+      description:
+        - The install prefix as Spack printed it, for a package already installed or external (a padded install
+          tree shows as C([padded-to-N-chars])); absent otherwise.
+      type: str
   sample: [{"package": "libtiny", "version": "1.0", "hash": "abcdefg", "origin": "cache", "state": "installed",
             "seconds": 0.8, "start": 1.2, "log": null, "message": null}]
 job:
