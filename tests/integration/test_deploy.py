@@ -99,7 +99,10 @@ def test_killed_install_resumes(site):
     """The install killed outright midway (module, Spack and its builds, playbook: no end written), then
     a rerun: it adopts the dead run, so what that run built counts once, as built, and is pushed."""
     store = os.path.join(site['base'], 'store-kill')
-    extra = dict(spack_install_tree=store, domain_pack_use_buildcache='never')
+    # A cache of its own: the site's has every package already (the same hashes), and only what a cache
+    # lacks is pushed.
+    extra = dict(spack_install_tree=store, domain_pack_use_buildcache='never',
+                 binary_cache_local_path=os.path.join(site['base'], 'cache-kill'))
     before = run_files(site)
     cmd_vars = json.dumps(dict(site['vars'], **extra))
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'))
