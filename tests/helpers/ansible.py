@@ -12,6 +12,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.dirname(sys.executable)
 
 
+def playbook_env(env=None):
+    """The environment of an ansible-playbook run from the checkout: os.environ, the project's ansible.cfg,
+    no colours, then ENV (a None value removes the variable)."""
+    full_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+                    ANSIBLE_FORCE_COLOR='0', PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
+    full_env.update(env or {})
+    for key, value in list(full_env.items()):
+        if value is None:
+            del full_env[key]
+    return full_env
+
+
 def run_playbook(playbook, extra_vars=None, env=None, check=False, diff=False, timeout=1800, args=()):
     """ansible-playbook PLAYBOOK with extra vars as JSON; returns the CompletedProcess (text)."""
     cmd = [os.path.join(BIN, 'ansible-playbook'), playbook]
@@ -22,24 +34,14 @@ def run_playbook(playbook, extra_vars=None, env=None, check=False, diff=False, t
     if diff:
         cmd.append('--diff')
     cmd += list(args)
-    full_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
-                    ANSIBLE_FORCE_COLOR='0', PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
-    full_env.update(env or {})
-    for key, value in list(full_env.items()):
-        if value is None:
-            del full_env[key]
+    full_env = playbook_env(env)
     return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def start_playbook(playbook, extra_vars, log, env=None):
     """ansible-playbook PLAYBOOK in the background, output to the file LOG, in a process group of its
     own (what a terminal's Ctrl-C signals); returns the Popen."""
-    full_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
-                    ANSIBLE_FORCE_COLOR='0', PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
-    full_env.update(env or {})
-    for key, value in list(full_env.items()):
-        if value is None:
-            del full_env[key]
+    full_env = playbook_env(env)
     with open(log, 'w') as out:
         return subprocess.Popen([os.path.join(BIN, 'ansible-playbook'), playbook, '-e', json.dumps(extra_vars)],
                                 cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

@@ -88,16 +88,20 @@ def make_spack_tarball(spack_root, tarball):
     return tarball
 
 
+def seed_user_cache(spack, user_cache):
+    """USER_CACHE (a SPACK_USER_CACHE_PATH) starts as a copy of the tests' Spack's: the builtin repository's
+    indexes (the same repository), which the role's compiler and external detection would build again,
+    about two minutes of CPU per site."""
+    if os.path.isdir(spack.get('user_cache', '')) and not os.path.exists(user_cache):
+        shutil.copytree(spack['user_cache'], user_cache, symlinks=True)
+
+
 def deploy_vars(base, spack, domain='selftest', tarball=None):
     """deploy.yml variables for a self-contained site under `base`: the spack role installs the same
     Spack as the tests' own `spack` (tests/helpers/spacks.py), from its local source (a depth-1 git
     clone) or from `tarball`, and shares its venv (clingo, boto3) instead of building another."""
     os.makedirs(os.path.join(base, 'user'), exist_ok=True)
-    # The builtin repository's indexes of the tests' Spack (the same repository): the role's compiler and
-    # external detection would build them again, about two minutes of CPU per site.
-    user_cache = os.path.join(base, 'user-cache')
-    if os.path.isdir(spack.get('user_cache', '')) and not os.path.exists(user_cache):
-        shutil.copytree(spack['user_cache'], user_cache, symlinks=True)
+    seed_user_cache(spack, os.path.join(base, 'user-cache'))
     site = dict(spack['vars'], spack_root=os.path.join(base, 'spack'))
     if tarball:
         site.update(spack_source='local', spack_local_source=tarball)

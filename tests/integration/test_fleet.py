@@ -9,14 +9,13 @@ the builder pushes the rest and the other hosts install what the cache has and n
 failure for the rest."""
 import json
 import os
-import shutil
 
 import pytest
 import yaml
 
 from helpers.ansible import ROOT, explain, run_playbook
 from helpers.spack_dag import counts
-from helpers.spack_sandbox import make_spack_tarball
+from helpers.spack_sandbox import make_spack_tarball, seed_user_cache
 
 ENV = {'SPACK_DISABLE_LOCAL_CONFIG': None, 'WIZARD_PROGRESS_REPORTS': 'false'}
 HOSTS = ['sim1', 'sim2', 'sim3']
@@ -31,9 +30,7 @@ def fleet(tmp_path_factory, spack):
     host_vars.update(spack_source='local', spack_local_source=tarball)
     for name in HOSTS:
         os.makedirs(os.path.join(base, name, 'user'))
-        # The builtin repository's indexes of the tests' Spack (building them costs minutes per host).
-        if os.path.isdir(spack.get('user_cache', '')):
-            shutil.copytree(spack['user_cache'], os.path.join(base, name, 'user-cache'), symlinks=True)
+        seed_user_cache(spack, os.path.join(base, name, 'user-cache'))
     inventory = os.path.join(base, 'fleet.fleet_sim.yml')
     with open(inventory, 'w') as f:
         yaml.safe_dump({'plugin': 'research.wizard.fleet_sim', 'hosts': len(HOSTS), 'base_dir': base,

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from helpers.ansible import explain, recap, run_playbook
-from helpers.spack_sandbox import deploy_vars
+from helpers.spack_sandbox import deploy_vars, seed_user_cache
 
 ENV = {'SPACK_DISABLE_LOCAL_CONFIG': None, 'WIZARD_PROGRESS_REPORTS': 'false'}
 # The second environment: the same pack without tinycmake, and no view.
@@ -52,9 +52,7 @@ def site(tmp_path_factory, spack):
     # The builtin repository's indexes (the same repository as the tests' Spack), for the deploys and
     # for the login shells' `spack load`: building them again costs minutes.
     home = str(tmp_path_factory.mktemp('login-home'))
-    for cache in (os.path.join(base, 'user-cache'), os.path.join(home, '.spack')):
-        if os.path.isdir(spack.get('user_cache', '')) and not os.path.exists(cache):
-            shutil.copytree(spack['user_cache'], cache, symlinks=True)
+    seed_user_cache(spack, os.path.join(home, '.spack'))
     site_vars.update(spack_source='existing', spack_venv=venv,
                      spack_profile_script=os.path.join(base, 'profile.d', 'spack.sh'))
     return {'base': base, 'vars': site_vars, 'before': before, 'home': home}
